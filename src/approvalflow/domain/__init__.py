@@ -1,0 +1,1 @@
+"""The approval domain: aggregate, events, value types and errors. No I/O."""

@@ -1,0 +1,206 @@
+"""Immutable value types of the approval domain.
+
+They are frozen attrs classes: events carry them, and one cattrs converter
+(:mod:`approvalflow.persistence`) stores them and reads them back. Their
+field names are part of the stored format: change them only with an upcaster.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from approvalflow.domain.errors import InvalidInputError
+from approvalflow.domain.validation import (
+    MAX_COMMENT,
+    MAX_NAME,
+    check_identifier,
+    check_int,
+    check_optional_text,
+    check_reasons,
+    check_text,
+)
+
+__all__ = [
+    "Actor",
+    "ActorRole",
+    "ApprovalState",
+    "CycleOutcome",
+    "DocumentFacts",
+    "EntryPoint",
+    "InvoiceLock",
+    "Rejection",
+    "ReminderPolicy",
+]
+
+
+class EntryPoint(enum.StrEnum):
+    """Where in the host's UI the request was made (F1); recorded for audit."""
+
+    VIEWER = "viewer"
+    UPLOAD = "upload"
+    LIST = "list"
+
+
+class ApprovalState(enum.StrEnum):
+    """A document's approval status (F13). Cancelled requests read as NONE."""
+
+    NONE = "none"
+    PENDING = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class CycleOutcome(enum.StrEnum):
+    """How one request cycle stands or ended."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class ActorRole(enum.StrEnum):
+    """Who acted: a firm member, a client user, or the library's scheduler."""
+
+    FIRM_MEMBER = "firm_member"
+    CLIENT_USER = "client_user"
+    SYSTEM = "system"
+
+
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _identifier(field: str) -> _Validator:
+    def validate(_instance: object, _attribute: object, value: object) -> None:
+        check_identifier(field, value)
+
+    return validate
+
+
+def _name(field: str) -> _Validator:
+    def validate(_instance: object, _attribute: object, value: object) -> None:
+        check_text(field, value, max_length=MAX_NAME)
+
+    return validate
+
+
+@attrs.frozen
+class Actor:
+    """The user who performed a command, as the directory knew them then.
+
+    The name is captured so the audit trail reads without the host.
+    """
+
+    user_id: str = attrs.field(validator=_identifier("user_id"))
+    name: str = attrs.field(validator=_name("name"))
+    role: ActorRole = attrs.field(converter=ActorRole)
+
+    @classmethod
+    def system(cls, name: str = "reminder scheduler") -> Actor:
+        """The library itself, acting on a schedule (automatic reminders)."""
+        return cls(user_id="system", name=name, role=ActorRole.SYSTEM)
+
+
+def _optional_description(_instance: Any, _attribute: Any, value: str | None) -> None:
+    check_optional_text("description", value, max_length=MAX_COMMENT)
+
+
+@attrs.frozen
+class DocumentFacts:
+    """What the document was when approval was requested (name, type, ...)."""
+
+    document_id: str = attrs.field(validator=_identifier("document_id"))
+    account_id: str = attrs.field(validator=_identifier("account_id"))
+    name: str = attrs.field(validator=_name("name"))
+    file_type: str = attrs.field(validator=_identifier("file_type"))
+    uploaded_by: str = attrs.field(validator=_name("uploaded_by"))
+    description: str | None = attrs.field(default=None, validator=_optional_description)
+
+
+MIN_REMINDER_DAYS = 1
+MAX_REMINDER_DAYS = 365
+MIN_REMINDER_COUNT = 1
+MAX_REMINDER_COUNT = 30
+
+
+def _days(_instance: object, _attribute: object, value: object) -> None:
+    check_int("days_before_next", value, low=MIN_REMINDER_DAYS, high=MAX_REMINDER_DAYS)
+
+
+def _count(_instance: object, _attribute: object, value: object) -> None:
+    check_int("count", value, low=MIN_REMINDER_COUNT, high=MAX_REMINDER_COUNT)
+
+
+@attrs.frozen
+class ReminderPolicy:
+    """Automatic reminders for one request (F3, F6).
+
+    After ``days_before_next`` days without activity on the request, a
+    reminder goes out; at most ``count`` reminders per schedule. A request or
+    a resend starts a new schedule. "Reminders off" is no policy at all
+    (``None``).
+    """
+
+    days_before_next: int = attrs.field(default=3, validator=_days)
+    count: int = attrs.field(default=1, validator=_count)
+
+    @property
+    def interval(self) -> timedelta:
+        """The quiet time after which the next reminder is due."""
+        return timedelta(days=self.days_before_next)
+
+
+@attrs.frozen
+class Rejection:
+    """Why a client rejected a document (F9): reasons and an optional comment."""
+
+    reasons: tuple[str, ...] = attrs.field(converter=tuple)
+    comment: str | None = attrs.field(default=None)
+
+    @reasons.validator
+    def _check_reasons(self, _attribute: object, value: object) -> None:
+        check_reasons("reasons", value)
+
+    @comment.validator
+    def _check_comment(self, _attribute: object, value: object) -> None:
+        check_optional_text("comment", value, max_length=MAX_COMMENT)
+
+
+@attrs.frozen
+class InvoiceLock:
+    """The document is locked to an invoice; unpaid means pending payment."""
+
+    invoice_id: str = attrs.field(validator=_identifier("invoice_id"))
+    locked_at: datetime
+    paid_at: datetime | None = None
+
+    @property
+    def is_paid(self) -> bool:
+        """Whether the host reported the invoice paid."""
+        return self.paid_at is not None
+
+
+def reminder_policy_from(value: object) -> ReminderPolicy | None:
+    """Accept a :class:`ReminderPolicy`, ``None`` (off) or a plain mapping."""
+    if value is None or isinstance(value, ReminderPolicy):
+        return value
+    if isinstance(value, dict):
+        unknown = set(value) - {"days_before_next", "count"}
+        if unknown:
+            raise InvalidInputError(
+                "reminders",
+                f"unknown settings {sorted(unknown)}",
+                "days_before_next and count",
+            )
+        return ReminderPolicy(**value)
+    raise InvalidInputError(
+        "reminders",
+        f"got {type(value).__name__}",
+        "None (reminders off), a ReminderPolicy, or a dict with "
+        "days_before_next and count",
+    )
