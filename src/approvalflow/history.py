@@ -38,10 +38,14 @@ class HistoryEntry:
     #: The event's own facts as JSON-ready data (message, reasons, ...).
     details: Mapping[str, Any]
 
+    def summary(self) -> str:
+        """What happened, in words, without the event name or the actor."""
+        return _DESCRIBERS.get(self.event, _generic)(self.details)
+
     def describe(self) -> str:
-        """One line in words, e.g. ``Rejected by Bob: reasons 'Wrong year'``."""
+        """One line in words, e.g. ``Rejected by Bob: reasons: Wrong year``."""
         who = f" by {self.actor.name}" if self.actor else ""
-        text = _DESCRIBERS.get(self.event, _generic)(self.details)
+        text = self.summary()
         return f"{self.event}{who}{': ' + text if text else ''}"
 
 
@@ -86,7 +90,7 @@ def _requested(d: Mapping[str, Any]) -> str:
     return (
         f"cycle {d['cycle']}, {doc['name']} ({doc['file_type']}) to account "
         f"{doc['account_id']}, {_message(d)}, {_policy(d['reminders'])}"
-        + (f", from the {d['entry_point']}" if d.get("entry_point") else "")
+        + (f", {_ENTRY_POINTS[d['entry_point']]}" if d.get("entry_point") else "")
     )
 
 
@@ -97,11 +101,17 @@ def _rejected(d: Mapping[str, Any]) -> str:
     return f"reasons: {reasons}" + (f"; comment {comment!r}" if comment else "")
 
 
+_ENTRY_POINTS = {
+    "viewer": "from the document viewer",
+    "upload": "at upload",
+    "list": "from the document list",
+}
+
 _DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "Created": lambda d: f"approval record of document {d['document_id']}",
     "Requested": _requested,
     "Resent": lambda d: f"{_message(d)}, {_policy(d['reminders'])}",
-    "Reminded": lambda d: f"automatic reminder {d['number']} (due {d['due_at']})",
+    "Reminded": lambda d: f"automatic reminder {d['number']}, due {d['due_at']}",
     "Approved": lambda d: f"comment {d['comment']!r}" if d.get("comment") else "",
     "Rejected": _rejected,
     "Cancelled": lambda d: f"note {d['note']!r}" if d.get("note") else "",
