@@ -48,6 +48,7 @@ def store_env(url: str | None) -> dict[str, str]:
             msg = (
                 f"store URL {url!r} names a host ({parts.netloc!r}); SQLite is a "
                 "local file: write sqlite:///relative/path or sqlite:////absolute/path"
+                f"; use {_SUPPORTED}"
             )
             raise ConfigurationError(msg)
         path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""

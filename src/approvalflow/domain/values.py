@@ -155,11 +155,17 @@ class ReminderPolicy:
         return timedelta(days=self.days_before_next)
 
 
+def _reasons_tuple(value: Any) -> Any:
+    # Lists become tuples (immutable); anything else is left for the validator
+    # to refuse with a clear message (a bare string is not a list of reasons).
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 @attrs.frozen
 class Rejection:
     """Why a client rejected a document (F9): reasons and an optional comment."""
 
-    reasons: tuple[str, ...] = attrs.field(converter=tuple)
+    reasons: tuple[str, ...] = attrs.field(converter=_reasons_tuple)
     comment: str | None = attrs.field(default=None)
 
     @reasons.validator

@@ -1,0 +1,222 @@
+"""The ApprovalRequest aggregate on its own: cycles, reminders, invoices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from approvalflow import (
+    Actor,
+    ActorRole,
+    AlreadyPendingError,
+    ApprovalRequest,
+    ApprovalState,
+    DocumentFacts,
+    InvalidStateError,
+    NotPendingError,
+    Rejection,
+    ReminderPolicy,
+    approval_request_id,
+)
+from tests.helpers import START
+
+FIRM = Actor("f1", "Anna Martin", ActorRole.FIRM_MEMBER)
+CLIENT = Actor("c1", "Claire Dupont", ActorRole.CLIENT_USER)
+FACTS = DocumentFacts("d1", "acme", "Document 1", "pdf", "Anna Martin")
+DAY = timedelta(days=1)
+
+
+def requested(
+    policy: ReminderPolicy | None = None, at: datetime = START
+) -> ApprovalRequest:
+    aggregate = ApprovalRequest.open("d1", at)
+    aggregate.request(
+        document=FACTS,
+        by=FIRM,
+        message="Please approve",
+        reminders=policy,
+        entry_point=None,
+        at=at,
+    )
+    return aggregate
+
+
+def replayed(aggregate: ApprovalRequest) -> ApprovalRequest:
+    """The aggregate rebuilt from its own events, as a store would."""
+    events = aggregate.collect_events()
+    rebuilt = None
+    for event in events:
+        rebuilt = event.mutate(rebuilt)
+    assert isinstance(rebuilt, ApprovalRequest)
+    return rebuilt
+
+
+def test_id_is_derived_from_the_document_id() -> None:
+    assert approval_request_id("d1") == approval_request_id("d1")
+    assert approval_request_id("d1") != approval_request_id("d2")
+    assert requested().id == approval_request_id("d1")
+
+
+def test_a_request_opens_a_pending_cycle() -> None:
+    aggregate = requested()
+    assert aggregate.approval_state is ApprovalState.PENDING
+    assert aggregate.pending_cycle is not None
+    assert aggregate.pending_cycle.message == "Please approve"
+
+
+def test_a_second_request_while_pending_is_refused() -> None:
+    aggregate = requested()
+    with pytest.raises(AlreadyPendingError):
+        aggregate.request(
+            document=FACTS,
+            by=FIRM,
+            message=None,
+            reminders=None,
+            entry_point=None,
+            at=START,
+        )
+
+
+def test_reminder_falls_due_after_the_quiet_days() -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=3, count=2))
+    assert aggregate.next_reminder_at() == START + 3 * DAY
+    assert not aggregate.reminder_due(START + 3 * DAY - timedelta(seconds=1))
+    assert aggregate.reminder_due(START + 3 * DAY)
+
+
+def test_no_reminders_without_a_policy() -> None:
+    aggregate = requested(None)
+    assert aggregate.next_reminder_at() is None
+    assert not aggregate.reminder_due(START + 400 * DAY)
+
+
+def test_reminders_stop_at_the_count() -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=2, count=2))
+    aggregate.remind(at=START + 2 * DAY)
+    aggregate.remind(at=START + 4 * DAY)
+    assert aggregate.next_reminder_at() is None
+    with pytest.raises(InvalidStateError, match="no more reminders"):
+        aggregate.remind(at=START + 60 * DAY)
+
+
+def test_after_downtime_one_overdue_reminder_then_a_full_interval() -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=3, count=5))
+    late = START + 20 * DAY  # four slots were missed while the process was down
+    aggregate.remind(at=late)
+    assert not aggregate.reminder_due(late)
+    assert aggregate.next_reminder_at() == late + 3 * DAY
+
+
+def test_a_reminder_before_it_is_due_is_refused() -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=3, count=1))
+    with pytest.raises(InvalidStateError, match="not due"):
+        aggregate.remind(at=START + DAY)
+
+
+def test_resend_restarts_the_schedule_and_can_change_it() -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=3, count=1))
+    aggregate.remind(at=START + 3 * DAY)
+    assert aggregate.next_reminder_at() is None
+    resent_at = START + 5 * DAY
+    aggregate.resend(
+        by=FIRM,
+        message=None,
+        reminders=ReminderPolicy(days_before_next=7),
+        at=resent_at,
+    )
+    assert aggregate.next_reminder_at() == resent_at + 7 * DAY
+    cycle = aggregate.pending_cycle
+    assert cycle is not None
+    assert (cycle.resends, cycle.reminders_sent, cycle.reminders_in_schedule) == (
+        1,
+        1,
+        0,
+    )
+    assert cycle.latest_message == "Please approve"
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject", "cancel"])
+def test_a_decision_stops_reminders(decision: str) -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=1, count=30))
+    at = START + DAY
+    if decision == "approve":
+        aggregate.approve(by=CLIENT, comment=None, at=at)
+    elif decision == "reject":
+        aggregate.reject(by=CLIENT, rejection=Rejection(("Wrong",)), at=at)
+    else:
+        aggregate.cancel(by=FIRM, note=None, at=at)
+    assert aggregate.next_reminder_at() is None
+    assert not aggregate.reminder_due(at + 10 * DAY)
+    with pytest.raises(NotPendingError):
+        aggregate.remind(at=at + 10 * DAY)
+
+
+def test_exactly_one_decision_closes_a_cycle() -> None:
+    aggregate = requested()
+    aggregate.approve(by=CLIENT, comment="fine", at=START + DAY)
+    for attempt in (
+        lambda: aggregate.reject(by=CLIENT, rejection=Rejection(("x",)), at=START),
+        lambda: aggregate.cancel(by=FIRM, note=None, at=START),
+        lambda: aggregate.approve(by=CLIENT, comment=None, at=START),
+        lambda: aggregate.resend(by=FIRM, message=None, reminders=None, at=START),
+    ):
+        with pytest.raises(NotPendingError, match="it is approved"):
+            attempt()
+
+
+def test_status_reads_none_after_a_cancel_and_history_stays() -> None:
+    aggregate = requested()
+    aggregate.reject(by=CLIENT, rejection=Rejection(("Wrong year",)), at=START + DAY)
+    assert aggregate.approval_state is ApprovalState.REJECTED
+    aggregate.request(
+        document=FACTS,
+        by=FIRM,
+        message=None,
+        reminders=None,
+        entry_point=None,
+        at=START,
+    )
+    aggregate.cancel(by=FIRM, note="sent by mistake", at=START + 2 * DAY)
+    assert aggregate.approval_state is ApprovalState.NONE
+    assert [c.outcome.value for c in aggregate.cycles] == ["rejected", "cancelled"]
+    assert aggregate.cycles[0].rejection == Rejection(("Wrong year",))
+
+
+def test_invoice_lock_means_pending_payment_until_paid() -> None:
+    aggregate = ApprovalRequest.open("d1", START)
+    aggregate.lock_to_invoice(invoice_id="INV-1", by=FIRM, at=START)
+    assert aggregate.pending_payment
+    with pytest.raises(InvalidStateError, match="already locked"):
+        aggregate.lock_to_invoice(invoice_id="INV-2", by=FIRM, at=START)
+    with pytest.raises(InvalidStateError, match="locked to invoice 'INV-1'"):
+        aggregate.mark_invoice_paid(invoice_id="INV-2", by=FIRM, at=START)
+    aggregate.mark_invoice_paid(invoice_id="INV-1", by=CLIENT, at=START + DAY)
+    assert not aggregate.pending_payment
+    with pytest.raises(InvalidStateError, match="not locked"):
+        aggregate.mark_invoice_paid(invoice_id="INV-1", by=CLIENT, at=START + DAY)
+
+
+def test_replaying_the_events_rebuilds_the_same_aggregate() -> None:
+    aggregate = requested(ReminderPolicy(days_before_next=2, count=3))
+    aggregate.remind(at=START + 2 * DAY)
+    aggregate.resend(by=FIRM, message="again", reminders=None, at=START + 3 * DAY)
+    aggregate.reject(
+        by=CLIENT, rejection=Rejection(("a", "b"), "comment"), at=START + 4 * DAY
+    )
+    aggregate.lock_to_invoice(invoice_id="INV-9", by=FIRM, at=START + 5 * DAY)
+    live = aggregate.__dict__.copy()
+    live.pop("_pending_events")
+    rebuilt = replayed(aggregate).__dict__.copy()
+    rebuilt.pop("_pending_events")
+    assert rebuilt == live
+
+
+def test_every_event_has_an_explicit_stable_topic() -> None:
+    names = [
+        "Created", "Requested", "Resent", "Reminded", "Approved", "Rejected",
+        "Cancelled", "LockedToInvoice", "InvoicePaid",
+    ]  # fmt: skip
+    for name in names:
+        event_class = getattr(ApprovalRequest, name)
+        assert f"approvalflow:ApprovalRequest.{name}" == event_class.TOPIC

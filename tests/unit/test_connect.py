@@ -1,0 +1,107 @@
+"""connect(): store URLs, eventsourcing's variables, closing, no import-time work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from approvalflow import ApprovalState, ConfigurationError, connect
+from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, store_env
+from approvalflow.testing import ControllableClock
+from tests.helpers import make_directory
+
+
+def test_no_url_means_an_sqlite_file_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PERSISTENCE_MODULE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with connect(directory=make_directory(), clock=ControllableClock()) as app:
+        app.request_approval("d1", by="f1")
+    assert (tmp_path / DEFAULT_SQLITE_FILE).exists()
+    with connect() as app:
+        assert app.status("d1").state is ApprovalState.PENDING
+
+
+def test_the_sqlite_file_uses_write_ahead_logging(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415
+
+    db = tmp_path / "wal.sqlite3"
+    with connect(f"sqlite:///{db}", directory=make_directory()) as app:
+        app.request_approval("d1", by="f1")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_eventsourcing_variables_keep_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "from-env.sqlite3"
+    monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.sqlite")
+    monkeypatch.setenv("SQLITE_DBNAME", str(db))
+    monkeypatch.chdir(tmp_path)
+    with connect(directory=make_directory()) as app:
+        app.request_approval("d1", by="f1")
+    assert db.exists()
+    assert not (tmp_path / DEFAULT_SQLITE_FILE).exists()
+
+
+def test_memory_store_is_private_to_the_application() -> None:
+    with connect("memory://", directory=make_directory()) as app:
+        app.request_approval("d1", by="f1")
+    with connect("memory://") as app:
+        assert app.status("d1").state is ApprovalState.NONE
+
+
+def test_relative_sqlite_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match="no folder"):
+        store_env("sqlite:///sub/x.db")
+    (tmp_path / "sub").mkdir()
+    assert store_env("sqlite:///sub/x.db")["SQLITE_DBNAME"] == "sub/x.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("mysql://localhost/db", "unknown store URL scheme 'mysql'"),
+        ("sqlite://host/file.db", "names a host"),
+        ("sqlite:///", "names no file"),
+        ("postgresql://u:p@localhost/db", "PostgreSQL is not supported"),
+    ],
+)
+def test_bad_urls_say_what_is_supported(url: str, problem: str) -> None:
+    with pytest.raises(ConfigurationError, match=problem) as caught:
+        connect(url)
+    assert "sqlite:///PATH" in str(caught.value)
+
+
+def test_importing_builds_nothing(tmp_path: Path) -> None:
+    code = (
+        "import os, approvalflow, approvalflow.cli, approvalflow.testing;"
+        "print(sorted(os.listdir('.')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PERSISTENCE_MODULE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_closing_releases_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "closed.sqlite3"
+    app = connect(f"sqlite:///{db}", directory=make_directory())
+    app.request_approval("d1", by="f1")
+    app.close()
+    # Reopened by another application, the file holds the same facts.
+    with connect(f"sqlite:///{db}") as again:
+        assert again.status("d1").state is ApprovalState.PENDING
