@@ -1,0 +1,80 @@
+"""The command line and the examples, run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def approvalflow_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("approvalflow", path=str(Path(sys.executable).parent))
+    command = [exe] if exe else [sys.executable, "-m", "approvalflow.cli"]
+    env = {k: v for k, v in os.environ.items() if k not in ("PERSISTENCE_MODULE",)}
+    return subprocess.run(
+        [*command, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_demo_tells_the_story_then_replays_it(tmp_path: Path) -> None:
+    first = approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert "Recording the demo story" in out
+    for expected in (
+        "== tax-return-2025: approved",
+        "Reminded: automatic reminder 1",
+        "Resent: message 'Petit rappel",
+        "Rejected: reasons: Wrong tax year on page 2; Missing the rental income",
+        "comment 'The flat in Lyon was rented from March.'",
+        "Claire Dupont",
+        "Marc Dupont",
+        "Approved: comment 'All good now, thank you.'",
+        "== engagement-letter: none",
+        "Cancelled: note 'Sent by mistake: wrong fee schedule.'",
+        "== q3-bookkeeping: none, pending payment (invoice INV-2025-042)",
+    ):
+        assert expected in out, expected
+    assert (tmp_path / "story.sqlite3").exists()
+
+    second = approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "Replaying the history stored in" in second.stdout
+    # The replay shows exactly the documents and histories recorded the first time.
+    assert second.stdout.split("\n\n", 1)[1].strip() == (
+        first.stdout.split("\n\n", 1)[1].rsplit("\n\n", 1)[0].strip()
+    )
+
+
+def test_history_command_reads_the_store_alone(tmp_path: Path) -> None:
+    approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    result = approvalflow_cli(
+        "history", "tax-return-2025", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "tax-return-2025: approved"
+    assert len(lines) == 1 + 7
+    missing = approvalflow_cli("history", "nope", "--db", "story.sqlite3", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "no history recorded for document 'nope'" in missing.stderr
+
+
+def test_bad_store_url_is_a_clear_cli_error(tmp_path: Path) -> None:
+    result = approvalflow_cli("history", "d1", "--db", "mysql://x/y", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "unknown store URL scheme 'mysql'" in result.stderr
+
+
+def test_host_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    module = runpy.run_path(str(ROOT / "examples" / "host_app.py"))
+    assert module["main"](tmp_path) == "approved"
+    out = capsys.readouterr().out
+    assert "refused: user 's-1' may not approve" in out
