@@ -452,7 +452,7 @@ class Approvals(Application[UUID]):
     ) -> None:
         """Reject the pending request (F9): one or more reasons, optional comment."""
         doc_id = check_identifier("document_id", document_id)
-        rejection = Rejection(reasons=reasons, comment=comment)  # type: ignore[arg-type]
+        rejection = Rejection(reasons=reasons, comment=comment)
         actor = self._linked_client(
             check_identifier("by", by), self._account_of(doc_id), "reject"
         )

@@ -402,6 +402,7 @@ class ApprovalsMachine(RuleBasedStateMachine):
         for doc in DOCUMENTS:
             live = self.app.get_request(doc)
             replayed: Any = None
+            stored: Any
             for stored in self.app.events.get(approval_request_id(doc)):
                 replayed = stored.mutate(replayed)
             assert (live is None) == (replayed is None)
@@ -452,5 +453,5 @@ TestApprovalsOnSQLite = SQLiteApprovalsMachine.TestCase
 TestApprovalsOnSQLite.settings = settings(
     settings.default,
     stateful_step_count=40,
-    max_examples=max(20, settings.default.max_examples // 3),
+    max_examples=max(20, settings().max_examples // 3),
 )

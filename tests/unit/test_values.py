@@ -157,7 +157,7 @@ def test_out_of_range_reminder_settings_are_refused(
 )
 def test_bad_rejection_reasons_are_refused(reasons: object, problem: str) -> None:
     with pytest.raises(InvalidInputError, match=re.escape(problem)):
-        Rejection(reasons=reasons)  # type: ignore[arg-type]
+        Rejection(reasons=reasons)
 
 
 def test_actor_refuses_blank_ids() -> None:
