@@ -412,3 +412,17 @@ def test_times_come_from_the_clock_port(
     app.request_approval("d1", by="f1")
     assert [e.at for e in app.history("d1")] == [clock.now(), clock.now()]
     assert all(e.at.utcoffset() == timedelta(0) for e in app.history("d1"))
+
+
+@pytest.mark.parametrize("bad", [None, "", " d1", "x" * 201, 12, "a\nb"])
+def test_queries_and_remind_check_the_document_id(app: Approvals, bad: object) -> None:
+    calls: list[Callable[[Any], object]] = [
+        app.remind,
+        app.status,
+        app.cycles,
+        app.history,
+        app.get_request,
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError, match="document_id"):
+            call(bad)
