@@ -40,6 +40,7 @@ from approvalflow.domain.validation import (
     check_utc,
 )
 from approvalflow.domain.values import (
+    ActivityKind,
     Actor,
     ActorRole,
     ApprovalState,
@@ -170,6 +171,14 @@ class Approvals(Application[UUID]):
                 "approve or reject its documents",
             )
         return Actor(user.user_id, user.name, ActorRole.CLIENT_USER)
+
+    def _firm_member_or_linked_client(
+        self, user_id: str, account_id: str, action: str
+    ) -> Actor:
+        member = self.directory.firm_member(user_id)
+        if member is not None:
+            return Actor(member.user_id, member.name, ActorRole.FIRM_MEMBER)
+        return self._linked_client(user_id, account_id, action)
 
     def _document(self, document_id: str) -> DocumentFacts:
         document = self.directory.document(document_id)
@@ -392,11 +401,11 @@ class Approvals(Application[UUID]):
         doc_id = check_identifier("document_id", document_id)
         inv = check_identifier("invoice_id", invoice_id)
         actor = self._firm_member(by, "lock documents to invoices")
-        self._document(doc_id)
+        facts = self._document(doc_id)
 
         def plan(now: datetime) -> list[ApprovalRequest]:
             aggregate = self._load(doc_id) or ApprovalRequest.open(doc_id, now)
-            aggregate.lock_to_invoice(invoice_id=inv, by=actor, at=now)
+            aggregate.lock_to_invoice(invoice_id=inv, by=actor, document=facts, at=now)
             return [aggregate]
 
         self._write([doc_id], plan)
@@ -410,17 +419,37 @@ class Approvals(Application[UUID]):
         doc_id = check_identifier("document_id", document_id)
         inv = check_identifier("invoice_id", invoice_id)
         uid = check_identifier("by", by)
-        member = self.directory.firm_member(uid)
-        if member is not None:
-            actor = Actor(member.user_id, member.name, ActorRole.FIRM_MEMBER)
-        else:
-            actor = self._linked_client(
-                uid, self._account_of(doc_id), "mark invoices paid"
-            )
+        actor = self._firm_member_or_linked_client(
+            uid, self._account_of(doc_id), "mark invoices paid"
+        )
 
         def plan(now: datetime) -> list[ApprovalRequest]:
             aggregate = self._require(doc_id, "mark the invoice paid for")
             aggregate.mark_invoice_paid(invoice_id=inv, by=actor, at=now)
+            return [aggregate]
+
+        self._write([doc_id], plan)
+
+    def record_activity(
+        self, document_id: str, *, kind: ActivityKind | str, by: str
+    ) -> None:
+        """Record activity the host saw on a document (F14): uploaded, sent, ...
+
+        It puts the document at the top of the recent list. ``by`` is a firm
+        member, or a client user linked to the document's account (clients
+        upload and download too). The document must be known to the directory.
+        """
+        doc_id = check_identifier("document_id", document_id)
+        activity = _activity_kind(kind)
+        uid = check_identifier("by", by)
+        facts = self._document(doc_id)
+        actor = self._firm_member_or_linked_client(
+            uid, facts.account_id, "record activity"
+        )
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = self._load(doc_id) or ApprovalRequest.open(doc_id, now)
+            aggregate.report_activity(kind=activity, by=actor, document=facts, at=now)
             return [aggregate]
 
         self._write([doc_id], plan)
@@ -541,6 +570,16 @@ def _entry_point(value: object) -> EntryPoint | None:
         "entry_point",
         f"got {value!r}",
         "None or one of " + ", ".join(repr(e.value) for e in EntryPoint),
+    )
+
+
+def _activity_kind(value: object) -> ActivityKind:
+    if isinstance(value, str) and value in ActivityKind.__members__.values():
+        return ActivityKind(value)
+    raise InvalidInputError(
+        "kind",
+        f"got {value!r}",
+        "one of " + ", ".join(repr(k.value) for k in ActivityKind),
     )
 
 

@@ -116,5 +116,6 @@ _DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "Rejected": _rejected,
     "Cancelled": lambda d: f"note {d['note']!r}" if d.get("note") else "",
     "LockedToInvoice": lambda d: f"invoice {d['invoice_id']}",
+    "ActivityReported": lambda d: f"{d['kind']} {d['document']['name']}",
     "InvoicePaid": lambda d: f"invoice {d['invoice_id']}",
 }

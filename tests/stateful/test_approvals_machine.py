@@ -347,11 +347,10 @@ class ApprovalsMachine(RuleBasedStateMachine):
     def mark_invoice_paid(self, doc: str, user: str, invoice: str) -> None:
         model = self.model[doc]
         expected: type[ApprovalFlowError] | None = None
-        if user not in FIRM:
-            if doc not in ACCOUNT:
-                expected = UnknownDocumentError
-            elif user not in LINKED[ACCOUNT[doc]]:
-                expected = NotAuthorizedError
+        if doc not in ACCOUNT:
+            expected = UnknownDocumentError
+        elif user not in FIRM and user not in LINKED[ACCOUNT[doc]]:
+            expected = NotAuthorizedError
         if expected is None:
             if not model.exists:
                 expected = NotPendingError

@@ -191,10 +191,10 @@ def test_status_reads_none_after_a_cancel_and_history_stays() -> None:
 
 def test_invoice_lock_means_pending_payment_until_paid() -> None:
     aggregate = ApprovalRequest.open("d1", START)
-    aggregate.lock_to_invoice(invoice_id="INV-1", by=FIRM, at=START)
+    aggregate.lock_to_invoice(invoice_id="INV-1", by=FIRM, document=FACTS, at=START)
     assert aggregate.pending_payment
     with pytest.raises(InvalidStateError, match="already locked"):
-        aggregate.lock_to_invoice(invoice_id="INV-2", by=FIRM, at=START)
+        aggregate.lock_to_invoice(invoice_id="INV-2", by=FIRM, document=FACTS, at=START)
     with pytest.raises(InvalidStateError, match="locked to invoice 'INV-1'"):
         aggregate.mark_invoice_paid(invoice_id="INV-2", by=FIRM, at=START)
     aggregate.mark_invoice_paid(invoice_id="INV-1", by=CLIENT, at=START + DAY)
@@ -210,7 +210,9 @@ def test_replaying_the_events_rebuilds_the_same_aggregate() -> None:
     aggregate.reject(
         by=CLIENT, rejection=Rejection(("a", "b"), "comment"), at=START + 4 * DAY
     )
-    aggregate.lock_to_invoice(invoice_id="INV-9", by=FIRM, at=START + 5 * DAY)
+    aggregate.lock_to_invoice(
+        invoice_id="INV-9", by=FIRM, document=FACTS, at=START + 5 * DAY
+    )
     live = aggregate.__dict__.copy()
     live.pop("_pending_events")
     rebuilt = replayed(aggregate).__dict__.copy()

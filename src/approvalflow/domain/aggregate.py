@@ -26,6 +26,7 @@ from approvalflow.domain.errors import (
     NotPendingError,
 )
 from approvalflow.domain.values import (
+    ActivityKind,
     Actor,
     ApprovalState,
     CycleOutcome,
@@ -248,6 +249,8 @@ class ApprovalRequest(Aggregate):
         TOPIC = "approvalflow:ApprovalRequest.LockedToInvoice"
         invoice_id: str
         by: Actor
+        #: The document as it was when locked (lists show its name and type).
+        document: DocumentFacts
 
         def apply(self, aggregate: ApprovalRequest) -> None:
             """Evolve the aggregate (re-run on every replay)."""
@@ -267,10 +270,25 @@ class ApprovalRequest(Aggregate):
             assert aggregate.invoice is not None  # guarded by mark_invoice_paid
             aggregate.invoice = attrs.evolve(aggregate.invoice, paid_at=self.timestamp)
 
+    class ActivityReported(Aggregate.Event):
+        """The host reported activity on the document (uploaded, sent, ...)."""
+
+        TOPIC = "approvalflow:ApprovalRequest.ActivityReported"
+        kind: str
+        by: Actor
+        #: The document as it was then (its name may have changed since).
+        document: DocumentFacts
+
+        def apply(self, aggregate: ApprovalRequest) -> None:
+            """Evolve the aggregate (re-run on every replay)."""
+            aggregate.last_reported = self.timestamp
+
     def __init__(self, document_id: str) -> None:
         self.document_id = document_id
         self.cycles: tuple[Cycle, ...] = ()
         self.invoice: InvoiceLock | None = None
+        #: When the host last reported activity (``None``: never).
+        self.last_reported: datetime | None = None
 
     @classmethod
     def open(cls, document_id: str, at: datetime) -> ApprovalRequest:
@@ -426,7 +444,9 @@ class ApprovalRequest(Aggregate):
             self.Cancelled, timestamp=at, cycle=pending.number, by=by, note=note
         )
 
-    def lock_to_invoice(self, *, invoice_id: str, by: Actor, at: datetime) -> None:
+    def lock_to_invoice(
+        self, *, invoice_id: str, by: Actor, document: DocumentFacts, at: datetime
+    ) -> None:
         """Record that the document is locked to an unpaid invoice (F13)."""
         if self.pending_payment:
             assert self.invoice is not None
@@ -437,7 +457,11 @@ class ApprovalRequest(Aggregate):
                 "a document waits for one invoice at a time; report it paid first",
             )
         self.trigger_event(
-            self.LockedToInvoice, timestamp=at, invoice_id=invoice_id, by=by
+            self.LockedToInvoice,
+            timestamp=at,
+            invoice_id=invoice_id,
+            by=by,
+            document=document,
         )
 
     def mark_invoice_paid(self, *, invoice_id: str, by: Actor, at: datetime) -> None:
@@ -457,6 +481,18 @@ class ApprovalRequest(Aggregate):
                 "name the invoice the document is locked to",
             )
         self.trigger_event(self.InvoicePaid, timestamp=at, invoice_id=invoice_id, by=by)
+
+    def report_activity(
+        self, *, kind: ActivityKind, by: Actor, document: DocumentFacts, at: datetime
+    ) -> None:
+        """Record activity the host reports on the document (F14)."""
+        self.trigger_event(
+            self.ActivityReported,
+            timestamp=at,
+            kind=kind.value,
+            by=by,
+            document=document,
+        )
 
     # -- helpers for event bodies ----------------------------------------
 

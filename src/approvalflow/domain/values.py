@@ -26,6 +26,7 @@ from approvalflow.domain.validation import (
 )
 
 __all__ = [
+    "ActivityKind",
     "Actor",
     "ActorRole",
     "ApprovalState",
@@ -44,6 +45,15 @@ class EntryPoint(enum.StrEnum):
     VIEWER = "viewer"
     UPLOAD = "upload"
     LIST = "list"
+
+
+class ActivityKind(enum.StrEnum):
+    """Activity on a document that the host reports (F14's recent list)."""
+
+    UPLOADED = "uploaded"
+    MODIFIED = "modified"
+    SENT = "sent"
+    DOWNLOADED = "downloaded"
 
 
 class ApprovalState(enum.StrEnum):
