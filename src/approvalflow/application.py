@@ -14,11 +14,19 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+)
+from eventsourcing.popo import POPOFactory
+from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import EnvType
 
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_request_id
@@ -53,6 +61,10 @@ from approvalflow.domain.values import (
 from approvalflow.history import HistoryEntry, history_entry
 from approvalflow.persistence import register_transcodings
 from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
+from approvalflow.projections.memory import MemoryViewStore
+from approvalflow.projections.sqlite import SQLiteViewStore
+from approvalflow.projections.store import ViewStore
+from approvalflow.queries import ReadSide
 
 __all__ = ["KEEP", "Approvals", "BatchRequest", "DocumentStatus", "Keep"]
 
@@ -97,7 +109,7 @@ class DocumentStatus:
     next_reminder_at: datetime | None
 
 
-class Approvals(Application[UUID]):
+class Approvals(ReadSide, Application[UUID]):
     """Ask clients to approve documents, and know where each approval stands.
 
     Build one with :func:`approvalflow.connect`; use it in a ``with`` block
@@ -115,6 +127,7 @@ class Approvals(Application[UUID]):
         mailer: Mailer | None = None,
         portal: PortalNotifications | None = None,
         links: Links | None = None,
+        refresh_views_on_read: bool = True,
     ) -> None:
         from approvalflow.clocks import SystemClock  # noqa: PLC0415 - keeps ports optional
 
@@ -123,7 +136,15 @@ class Approvals(Application[UUID]):
         self.mailer = mailer
         self.portal = portal
         self.links = links
+        self.refresh_views_on_read = refresh_views_on_read
+        self._views = None
         super().__init__(env)
+        self._views = _view_store(self.factory)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """After every save: bring the read models up to date (read-your-writes)."""
+        super()._notify(recordings)
+        self._refresh_after_write()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Add approvalflow's value types to eventsourcing's defaults."""
@@ -571,6 +592,15 @@ def _entry_point(value: object) -> EntryPoint | None:
         f"got {value!r}",
         "None or one of " + ", ".join(repr(e.value) for e in EntryPoint),
     )
+
+
+def _view_store(factory: InfrastructureFactory[Any]) -> ViewStore | None:
+    """The read models' store for the event store's kind, if there is one."""
+    if isinstance(factory, SQLiteFactory):
+        return SQLiteViewStore(factory.datastore)
+    if isinstance(factory, POPOFactory):
+        return MemoryViewStore()
+    return None
 
 
 def _activity_kind(value: object) -> ActivityKind:

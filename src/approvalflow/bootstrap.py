@@ -85,6 +85,7 @@ def connect(
     mailer: Mailer | None = None,
     portal: PortalNotifications | None = None,
     links: Links | None = None,
+    refresh_views_on_read: bool = True,
 ) -> Approvals:
     """Open the approvals store at ``url`` with the host's ports.
 
@@ -93,6 +94,10 @@ def connect(
     when set), ``"sqlite:///path/to/file"``, or ``"memory://"`` (in-process,
     for tests). Tables are created on first use. Close the application when
     done, best with ``with connect(...) as app:``.
+
+    Read models follow the events: after this application's own commands,
+    and before each list query unless ``refresh_views_on_read`` is false
+    (then run :meth:`Approvals.follow` or :meth:`Approvals.refresh_views`).
     """
     env = store_env(url)
     try:
@@ -103,6 +108,7 @@ def connect(
             mailer=mailer,
             portal=portal,
             links=links,
+            refresh_views_on_read=refresh_views_on_read,
         )
     except ConfigurationError:
         raise

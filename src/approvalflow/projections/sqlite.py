@@ -1,0 +1,582 @@
+"""Read models in SQLite, in the same file as the events.
+
+Tables carry a generation prefix (``af1_documents``, ...). The table
+``approvalflow_views`` names the generation readers use; a rebuild fills the
+next generation beside the live one and switches by updating that row, so
+readers never see a half-built view. Every write transaction starts with
+``BEGIN IMMEDIATE`` so that processes sharing the file queue for the write
+lock instead of failing when one of them read first.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+
+from approvalflow.domain.aggregate import approval_request_id
+from approvalflow.domain.values import ApprovalState
+from approvalflow.projections.rows import (
+    AuditRow,
+    DocumentRow,
+    Page,
+    RejectionRow,
+    StatusFilter,
+    audit_row,
+    encode_cursor,
+    evolve_document,
+    record_key,
+    rejection_row,
+)
+from approvalflow.projections.store import VIEW_NAMES, EventSource, Progress
+
+__all__ = ["TABLES", "SQLiteViewStore"]
+
+_REBUILD_BATCH = 500
+
+#: Table definitions; ``{p}`` is the generation's prefix.
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS {p}tracking ("
+    " view TEXT NOT NULL, application_name TEXT NOT NULL,"
+    " notification_id INTEGER NOT NULL,"
+    " PRIMARY KEY (view, application_name)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS {p}documents ("
+    " record_id TEXT PRIMARY KEY, document_id TEXT NOT NULL,"
+    " account_id TEXT NOT NULL, name TEXT NOT NULL, file_type TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL, description TEXT, state TEXT NOT NULL,"
+    " pending_payment INTEGER NOT NULL, invoice_id TEXT, cycle INTEGER,"
+    " requested_at TEXT, rejected_at TEXT, last_activity_at TEXT NOT NULL,"
+    " last_activity TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS {p}documents_recent"
+    " ON {p}documents (last_activity_at, document_id)",
+    "CREATE INDEX IF NOT EXISTS {p}documents_account_recent"
+    " ON {p}documents (account_id, last_activity_at, document_id)",
+    "CREATE INDEX IF NOT EXISTS {p}documents_account_requested"
+    " ON {p}documents (account_id, requested_at, document_id)",
+    "CREATE INDEX IF NOT EXISTS {p}documents_state_account"
+    " ON {p}documents (state, account_id)",
+    "CREATE TABLE IF NOT EXISTS {p}document_accounts ("
+    " account_id TEXT NOT NULL, document_id TEXT NOT NULL,"
+    " PRIMARY KEY (account_id, document_id)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS {p}rejections ("
+    " record_id TEXT NOT NULL, cycle INTEGER NOT NULL, rejected_at TEXT NOT NULL,"
+    " by_user_id TEXT NOT NULL, by_name TEXT NOT NULL, reasons TEXT NOT NULL,"
+    " comment TEXT, PRIMARY KEY (record_id, cycle)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS {p}audit ("
+    " record_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL,"
+    " event TEXT NOT NULL, actor_id TEXT, actor_name TEXT, actor_role TEXT,"
+    " details TEXT NOT NULL, summary TEXT NOT NULL,"
+    " PRIMARY KEY (record_id, version)) WITHOUT ROWID",
+)
+_TABLE_NAMES = ("tracking", "documents", "document_accounts", "rejections", "audit")
+_META = (
+    "CREATE TABLE IF NOT EXISTS approvalflow_views ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
+)
+_DOCUMENT_COLUMNS = (
+    "document_id, account_id, name, file_type, uploaded_by, description, state,"
+    " pending_payment, invoice_id, cycle, requested_at, rejected_at,"
+    " last_activity_at, last_activity"
+)
+
+
+def _prefix(generation: int) -> str:
+    return f"af{generation}_"
+
+
+def _time(value: datetime | None) -> str | None:
+    # Fixed width, always UTC: text order is time order, so indexes sort it.
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _parse(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class SQLiteViewStore:
+    """The read models in SQLite tables beside eventsourcing's."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+        with self._write() as c:
+            c.execute(_META)
+            c.execute("INSERT OR IGNORE INTO approvalflow_views VALUES (1, 1)")
+            self._create_tables(c, self._generation(c))
+
+    # -- transactions ----------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[SQLiteCursor]:
+        # BEGIN IMMEDIATE takes the write lock first and waits for it (the
+        # busy timeout), where a deferred transaction that read first could
+        # fail at once when another process wrote in between.
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                try:
+                    conn.commit()
+                except sqlite3.IntegrityError as exc:
+                    raise IntegrityError(exc) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[tuple[SQLiteCursor, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            yield c, _prefix(self._generation(c))
+
+    @staticmethod
+    def _generation(c: SQLiteCursor) -> int:
+        c.execute("SELECT generation FROM approvalflow_views WHERE id = 1")
+        return int(c.fetchone()[0])
+
+    @staticmethod
+    def _create_tables(c: SQLiteCursor, generation: int) -> None:
+        for statement in TABLES:
+            c.execute(statement.format(p=_prefix(generation)))
+
+    # -- writing -----------------------------------------------------------------
+
+    def position(self, view: str, application_name: str) -> int:
+        """The last notification id applied to ``view``."""
+        with self._read() as (c, p):
+            return _position(c, p, view, application_name)
+
+    def apply(
+        self,
+        view: str,
+        application_name: str,
+        expected: int | None,
+        items: Sequence[tuple[int, Any]],
+    ) -> None:
+        """Apply events to ``view`` if its position is still ``expected``."""
+        if not items:
+            return
+        with self._write() as c:
+            p = _prefix(self._generation(c))
+            _apply(
+                c,
+                p,
+                view=view,
+                application_name=application_name,
+                expected=expected,
+                items=items,
+            )
+
+    # -- queries ---------------------------------------------------------------
+
+    def recent(
+        self,
+        *,
+        since: datetime,
+        account_id: str | None,
+        filters: frozenset[StatusFilter],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Page:
+        """Documents with activity since ``since``, newest first."""
+        sql, params = _recent_query(since, account_id, filters, after, limit)
+        return self._page(sql, params, limit, lambda r: r.last_activity_at)
+
+    def approvals_tab(
+        self,
+        *,
+        account_id: str,
+        filters: frozenset[StatusFilter],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Page:
+        """The account's requested documents, latest request first."""
+        sql, params = _tab_query(account_id, filters, after, limit)
+
+        def key(row: DocumentRow) -> datetime:
+            assert row.requested_at is not None
+            return row.requested_at
+
+        return self._page(sql, params, limit, key)
+
+    def _page(self, sql: str, params: list[Any], limit: int, key: Any) -> Page:
+        with self._read() as (c, p):
+            c.execute(sql.format(p=p), params)
+            rows = [_document_row(r) for r in c.fetchall()]
+        page = rows[:limit]
+        more = len(rows) > limit
+        cursor = encode_cursor(key(page[-1]), page[-1].document_id) if more else None
+        return Page(tuple(page), cursor)
+
+    def accounts_pending(self) -> list[tuple[str, int]]:
+        """Accounts with documents pending approval, with counts."""
+        with self._read() as (c, p):
+            c.execute(SQL_ACCOUNTS_PENDING.format(p=p), [ApprovalState.PENDING.value])
+            return [(r[0], int(r[1])) for r in c.fetchall()]
+
+    def document(self, document_id: str) -> DocumentRow | None:
+        """The document's row."""
+        with self._read() as (c, p):
+            c.execute(SQL_DOCUMENT.format(p=p), [approval_request_id(document_id).hex])
+            row = c.fetchone()
+        return _document_row(row) if row else None
+
+    def documents_ever_in(self, account_id: str) -> list[str]:
+        """Documents ever filed under the account."""
+        with self._read() as (c, p):
+            c.execute(SQL_DOCUMENTS_EVER_IN.format(p=p), [account_id])
+            return [r[0] for r in c.fetchall()]
+
+    def rejections(self, document_id: str) -> tuple[RejectionRow, ...]:
+        """The document's rejections, oldest first."""
+        with self._read() as (c, p):
+            c.execute(
+                SQL_REJECTIONS.format(p=p), [approval_request_id(document_id).hex]
+            )
+            rows = c.fetchall()
+        return tuple(
+            RejectionRow(
+                document_id=document_id,
+                cycle=r["cycle"],
+                rejected_at=datetime.fromisoformat(r["rejected_at"]),
+                by_user_id=r["by_user_id"],
+                by_name=r["by_name"],
+                reasons=tuple(json.loads(r["reasons"])),
+                comment=r["comment"],
+            )
+            for r in rows
+        )
+
+    def audit(self, document_id: str) -> tuple[AuditRow, ...]:
+        """The document's audit trail."""
+        with self._read() as (c, p):
+            c.execute(SQL_AUDIT.format(p=p), [approval_request_id(document_id).hex])
+            rows = c.fetchall()
+        return tuple(
+            AuditRow(
+                document_id=document_id,
+                version=r["version"],
+                at=datetime.fromisoformat(r["at"]),
+                event=r["event"],
+                actor_id=r["actor_id"],
+                actor_name=r["actor_name"],
+                actor_role=r["actor_role"],
+                details=json.loads(r["details"]),
+                summary=r["summary"],
+            )
+            for r in rows
+        )
+
+    # -- operations --------------------------------------------------------------
+
+    def rebuild(
+        self, application_name: str, source: EventSource, progress: Progress
+    ) -> int:
+        """Fill the next generation's tables from all events, then switch."""
+        with self._write() as c:
+            live = self._generation(c)
+            c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            taken = {r[0] for r in c.fetchall()}
+            fresh = live + 1
+            # A rebuild that crashed leaves its tables: start them afresh.
+            for name in _TABLE_NAMES:
+                if _prefix(fresh) + name in taken:
+                    c.execute(f"DROP TABLE {_prefix(fresh)}{name}")
+            self._create_tables(c, fresh)
+        p, position, applied = _prefix(fresh), 0, 0
+        while True:
+            batch = source(position, _REBUILD_BATCH)
+            if not batch:
+                break
+            with self._write() as c:
+                for view in VIEW_NAMES:
+                    _apply(
+                        c,
+                        p,
+                        view=view,
+                        application_name=application_name,
+                        expected=position,
+                        items=batch,
+                    )
+            position = batch[-1][0]
+            applied += len(batch)
+            progress(applied)
+        with self._write() as c:
+            # Events recorded meanwhile go in before the switch, in the same
+            # transaction, so the new views are complete when readers see them.
+            while tail := source(position, _REBUILD_BATCH):
+                for view in VIEW_NAMES:
+                    _apply(
+                        c,
+                        p,
+                        view=view,
+                        application_name=application_name,
+                        expected=position,
+                        items=tail,
+                    )
+                position = tail[-1][0]
+                applied += len(tail)
+            c.execute(
+                "UPDATE approvalflow_views SET generation = ? WHERE id = 1", [fresh]
+            )
+            for name in _TABLE_NAMES:
+                c.execute(f"DROP TABLE IF EXISTS {_prefix(live)}{name}")
+        progress(applied)
+        return applied
+
+    def query_plans(self) -> dict[str, list[str]]:
+        """``EXPLAIN QUERY PLAN`` of every query this store runs (for tests)."""
+        now = datetime.now(UTC)
+        doc = approval_request_id("x").hex
+        every = frozenset(StatusFilter) - {StatusFilter.ALL}
+        queries = {
+            "recent": _recent_query(now, None, frozenset(), None, 10),
+            "recent, one account": _recent_query(now, "a", frozenset(), None, 10),
+            "recent, filtered, next page": _recent_query(
+                now, None, every, (now, "d"), 10
+            ),
+            "recent, one account, filtered, next page": _recent_query(
+                now, "a", every, (now, "d"), 10
+            ),
+            "approvals tab": _tab_query("a", frozenset(), None, 10),
+            "approvals tab, filtered, next page": _tab_query(
+                "a", every, (now, "d"), 10
+            ),
+            "accounts pending": (SQL_ACCOUNTS_PENDING, [ApprovalState.PENDING.value]),
+            "document": (SQL_DOCUMENT, [doc]),
+            "documents ever in": (SQL_DOCUMENTS_EVER_IN, ["a"]),
+            "rejections": (SQL_REJECTIONS, [doc]),
+            "audit": (SQL_AUDIT, [doc]),
+            "apply: document row": (SQL_DOCUMENT, [doc]),
+        }
+        plans: dict[str, list[str]] = {}
+        with self._read() as (c, p):
+            for label, (sql, params) in queries.items():
+                c.execute("EXPLAIN QUERY PLAN " + sql.format(p=p), params)
+                plans[label] = [str(r["detail"]) for r in c.fetchall()]
+        return plans
+
+    def close(self) -> None:
+        """The datastore belongs to the application, which closes it."""
+
+
+SQL_DOCUMENT = f"SELECT {_DOCUMENT_COLUMNS} FROM {{p}}documents WHERE record_id = ?"
+SQL_ACCOUNTS_PENDING = (
+    "SELECT account_id, COUNT(*) FROM {p}documents WHERE state = ?"
+    " GROUP BY account_id ORDER BY account_id"
+)
+SQL_DOCUMENTS_EVER_IN = (
+    "SELECT document_id FROM {p}document_accounts WHERE account_id = ?"
+    " ORDER BY document_id"
+)
+SQL_REJECTIONS = (
+    "SELECT cycle, rejected_at, by_user_id, by_name, reasons, comment"
+    " FROM {p}rejections WHERE record_id = ? ORDER BY cycle"
+)
+SQL_AUDIT = (
+    "SELECT version, at, event, actor_id, actor_name, actor_role, details, summary"
+    " FROM {p}audit WHERE record_id = ? ORDER BY version"
+)
+
+
+def _recent_query(
+    since: datetime,
+    account_id: str | None,
+    filters: frozenset[StatusFilter],
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    where, params = ["last_activity_at >= ?"], [_time(since)]
+    if account_id is not None:
+        where.append("account_id = ?")
+        params.append(account_id)
+    _filter_clause(filters, where, params)
+    _cursor_clause("last_activity_at", after, where, params)
+    sql = (
+        f"SELECT {_DOCUMENT_COLUMNS} FROM {{p}}documents"
+        f" WHERE {' AND '.join(where)}"
+        " ORDER BY last_activity_at DESC, document_id DESC LIMIT ?"
+    )
+    return sql, [*params, limit + 1]
+
+
+def _tab_query(
+    account_id: str,
+    filters: frozenset[StatusFilter],
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    where = ["account_id = ?", "requested_at IS NOT NULL", "state != ?"]
+    params: list[Any] = [account_id, ApprovalState.NONE.value]
+    _filter_clause(filters, where, params)
+    _cursor_clause("requested_at", after, where, params)
+    sql = (
+        f"SELECT {_DOCUMENT_COLUMNS} FROM {{p}}documents"
+        f" WHERE {' AND '.join(where)}"
+        " ORDER BY requested_at DESC, document_id DESC LIMIT ?"
+    )
+    return sql, [*params, limit + 1]
+
+
+def _position(c: SQLiteCursor, p: str, view: str, application_name: str) -> int:
+    c.execute(
+        f"SELECT notification_id FROM {p}tracking"
+        " WHERE view = ? AND application_name = ?",
+        [view, application_name],
+    )
+    row = c.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _apply(
+    c: SQLiteCursor,
+    p: str,
+    *,
+    view: str,
+    application_name: str,
+    expected: int | None,
+    items: Sequence[tuple[int, Any]],
+) -> None:
+    first, last = items[0][0], items[-1][0]
+    c.execute(
+        f"INSERT OR IGNORE INTO {p}tracking VALUES (?, ?, 0)", [view, application_name]
+    )
+    if expected is None:
+        condition, bound = "notification_id < ?", first
+    else:
+        condition, bound = "notification_id = ?", expected
+    c.execute(
+        f"UPDATE {p}tracking SET notification_id = ?"
+        f" WHERE view = ? AND application_name = ? AND {condition}",
+        [last, view, application_name, bound],
+    )
+    if c.sqlite_cursor.rowcount != 1:
+        current = _position(c, p, view, application_name)
+        msg = f"{view} is at {current}, not {expected}: events already applied"
+        raise IntegrityError(msg)
+    for _, event in items:
+        _apply_one(c, p, view, event)
+
+
+def _apply_one(c: SQLiteCursor, p: str, view: str, event: Any) -> None:
+    if event is None:
+        return  # a position moved on without an event (eventsourcing API)
+    key = record_key(event)
+    if view == "documents":
+        c.execute(SQL_DOCUMENT.format(p=p), [key])
+        found = c.fetchone()
+        row = evolve_document(_document_row(found) if found else None, event)
+        if row is None:
+            return
+        c.execute(
+            f"INSERT OR REPLACE INTO {p}documents VALUES"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                key,
+                row.document_id,
+                row.account_id,
+                row.name,
+                row.file_type,
+                row.uploaded_by,
+                row.description,
+                row.state.value,
+                int(row.pending_payment),
+                row.invoice_id,
+                row.cycle,
+                _time(row.requested_at),
+                _time(row.rejected_at),
+                _time(row.last_activity_at),
+                row.last_activity,
+            ],
+        )
+        c.execute(
+            f"INSERT OR IGNORE INTO {p}document_accounts VALUES (?, ?)",
+            [row.account_id, row.document_id],
+        )
+    elif view == "rejections":
+        rejection = rejection_row(key, event)
+        if rejection is not None:
+            c.execute(
+                f"INSERT INTO {p}rejections VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    key,
+                    rejection.cycle,
+                    _time(rejection.rejected_at),
+                    rejection.by_user_id,
+                    rejection.by_name,
+                    json.dumps(list(rejection.reasons), ensure_ascii=False),
+                    rejection.comment,
+                ],
+            )
+    else:
+        line = audit_row(key, event)
+        c.execute(
+            f"INSERT INTO {p}audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                key,
+                line.version,
+                _time(line.at),
+                line.event,
+                line.actor_id,
+                line.actor_name,
+                line.actor_role,
+                json.dumps(line.details, ensure_ascii=False, sort_keys=True),
+                line.summary,
+            ],
+        )
+
+
+def _filter_clause(
+    filters: frozenset[StatusFilter], where: list[str], params: list[Any]
+) -> None:
+    if not filters or StatusFilter.ALL in filters:
+        return
+    parts = []
+    if StatusFilter.PENDING_PAYMENT in filters:
+        parts.append("pending_payment = 1")
+    states = [f.value for f in filters if f is not StatusFilter.PENDING_PAYMENT]
+    if states:
+        parts.append(f"state IN ({', '.join('?' * len(states))})")
+        params.extend(states)
+    where.append(f"({' OR '.join(parts)})")
+
+
+def _cursor_clause(
+    column: str, after: tuple[datetime, str] | None, where: list[str], params: list[Any]
+) -> None:
+    if after is None:
+        return
+    at, document_id = after
+    # The upper bound keeps the index range tight; the OR breaks ties on time.
+    where.append(f"{column} <= ?")
+    where.append(f"({column} < ? OR document_id < ?)")
+    params.extend([_time(at), _time(at), document_id])
+
+
+def _document_row(r: Any) -> DocumentRow:
+    last = _parse(r["last_activity_at"])
+    assert last is not None
+    return DocumentRow(
+        document_id=r["document_id"],
+        account_id=r["account_id"],
+        name=r["name"],
+        file_type=r["file_type"],
+        uploaded_by=r["uploaded_by"],
+        description=r["description"],
+        state=ApprovalState(r["state"]),
+        pending_payment=bool(r["pending_payment"]),
+        invoice_id=r["invoice_id"],
+        cycle=r["cycle"],
+        requested_at=_parse(r["requested_at"]),
+        rejected_at=_parse(r["rejected_at"]),
+        last_activity_at=last,
+        last_activity=r["last_activity"],
+    )
