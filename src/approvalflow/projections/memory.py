@@ -39,21 +39,38 @@ class _Models:
     audit: dict[str, list[AuditRow]] = attrs.field(factory=dict)
     positions: dict[tuple[str, str], int] = attrs.field(factory=dict)
 
-    def apply_one(self, view: str, event: Any) -> None:
-        if event is None:
-            return  # a position moved on without an event (eventsourcing API)
-        key = record_key(event)
-        if view == "documents":
-            row = evolve_document(self.documents.get(key), event)
-            if row is not None:
-                self.documents[key] = row
-                self.accounts.setdefault(row.account_id, {})[key] = row.document_id
-        elif view == "rejections":
-            rejection = rejection_row(key, event)
-            if rejection is not None:
-                self.rejections.setdefault(key, []).append(rejection)
-        else:
-            self.audit.setdefault(key, []).append(audit_row(key, event))
+    def apply_batch(self, view: str, events: Sequence[Any]) -> None:
+        """Apply events all or nothing, like a database transaction would."""
+        # Work out every change first; only then touch the models, so an
+        # error half-way through a batch leaves them as they were.
+        documents: dict[str, DocumentRow] = {}
+        filed: list[tuple[str, str, str]] = []  # every account a row was under
+        rejections: list[RejectionRow] = []
+        audit: list[AuditRow] = []
+        for event in events:
+            if event is None:
+                continue  # a position moved on without an event (eventsourcing API)
+            key = record_key(event)
+            if view == "documents":
+                row = evolve_document(
+                    documents.get(key, self.documents.get(key)), event
+                )
+                if row is not None:
+                    documents[key] = row
+                    filed.append((row.account_id, key, row.document_id))
+            elif view == "rejections":
+                rejection = rejection_row(key, event)
+                if rejection is not None:
+                    rejections.append(rejection)
+            else:
+                audit.append(audit_row(key, event))
+        self.documents.update(documents)
+        for account_id, key, document_id in filed:
+            self.accounts.setdefault(account_id, {})[key] = document_id
+        for rejection in rejections:
+            self.rejections.setdefault(rejection.document_id, []).append(rejection)
+        for line in audit:
+            self.audit.setdefault(line.document_id, []).append(line)
 
 
 class MemoryViewStore:
@@ -199,8 +216,7 @@ def _apply(
     if (expected is not None and current != expected) or current >= first:
         msg = f"{view} is at {current}, not {expected}: events already applied"
         raise IntegrityError(msg)
-    for _, event in items:
-        models.apply_one(view, event)
+    models.apply_batch(view, [event for _, event in items])
     models.positions[(view, application_name)] = last
 
 
