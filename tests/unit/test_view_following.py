@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from approvalflow import Approvals, ReminderPolicy, connect
+from approvalflow import Approvals, ReminderPolicy, approval_request_id, connect
 from approvalflow.projections import VIEW_NAMES, catch_up
 from approvalflow.projections.follow import read_events
 from approvalflow.testing import ControllableClock
