@@ -39,6 +39,7 @@ from approvalflow import (
 )
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, make_directory, stored_records
+from tests.view_model import actual_lists, expected_lists
 
 FIRM = ("f1", "f2")
 ACME_USERS = ("c1", "c2")  # linked to acme (c2 with Notify off)
@@ -127,7 +128,13 @@ class ApprovalsMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         event(f"events stored: {len(stored_records(self.app)) // 10 * 10}+")
-        self.app.close()
+        try:
+            # A full rebuild gives the same lists as following the log did.
+            followed = actual_lists(self.app)
+            self.app.rebuild_views()
+            assert actual_lists(self.app) == followed
+        finally:
+            self.app.close()
 
     # -- helpers -------------------------------------------------------------
 
@@ -364,6 +371,26 @@ class ApprovalsMachine(RuleBasedStateMachine):
             model.paid = True
             model.recorded()
 
+    @rule(
+        doc=main_docs,
+        user=firm_users,
+        kind=st.sampled_from(["uploaded", "modified", "sent", "downloaded"]),
+    )
+    def record_activity(self, doc: str, user: str, kind: str) -> None:
+        expected: type[ApprovalFlowError] | None = None
+        if doc not in ACCOUNT:
+            expected = UnknownDocumentError
+        elif user not in FIRM and user not in LINKED[ACCOUNT[doc]]:
+            expected = NotAuthorizedError
+        self.run(expected, lambda: self.app.record_activity(doc, kind=kind, by=user))
+        if expected is None:
+            self.model[doc].recorded()
+
+    @rule(days=st.integers(20, 35))
+    def weeks_pass(self, days: int) -> None:
+        """Long jumps carry documents out of the 30-day recent list."""
+        self.clock.advance(timedelta(days=days))
+
     @rule(hours=st.integers(0, 24 * 6))
     def time_passes(self, hours: int) -> None:
         self.clock.advance(timedelta(hours=hours))
@@ -395,6 +422,10 @@ class ApprovalsMachine(RuleBasedStateMachine):
                 c.reminders_sent for c in model.cycles
             ]
             assert len(self.app.history(doc)) == model.events
+
+    @invariant()
+    def lists_match_an_independent_fold_of_the_events(self) -> None:
+        assert actual_lists(self.app) == expected_lists(self.app, self.now())
 
     @invariant()
     def reloading_from_the_store_gives_the_same_aggregate(self) -> None:
