@@ -128,6 +128,7 @@ class Approvals(ReadSide, Application[UUID]):
         portal: PortalNotifications | None = None,
         links: Links | None = None,
         refresh_views_on_read: bool = True,
+        refresh_views_after_write: bool = True,
     ) -> None:
         from approvalflow.clocks import SystemClock  # noqa: PLC0415 - keeps ports optional
 
@@ -137,6 +138,7 @@ class Approvals(ReadSide, Application[UUID]):
         self.portal = portal
         self.links = links
         self.refresh_views_on_read = refresh_views_on_read
+        self.refresh_views_after_write = refresh_views_after_write
         self._views = None
         super().__init__(env)
         self._views = _view_store(self.factory)

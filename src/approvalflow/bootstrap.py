@@ -86,6 +86,7 @@ def connect(
     portal: PortalNotifications | None = None,
     links: Links | None = None,
     refresh_views_on_read: bool = True,
+    refresh_views_after_write: bool = True,
 ) -> Approvals:
     """Open the approvals store at ``url`` with the host's ports.
 
@@ -95,9 +96,11 @@ def connect(
     for tests). Tables are created on first use. Close the application when
     done, best with ``with connect(...) as app:``.
 
-    Read models follow the events: after this application's own commands,
-    and before each list query unless ``refresh_views_on_read`` is false
-    (then run :meth:`Approvals.follow` or :meth:`Approvals.refresh_views`).
+    Read models follow the events: after this application's own commands
+    (unless ``refresh_views_after_write`` is false) and before each list
+    query (unless ``refresh_views_on_read`` is false). With both off, a
+    :meth:`Approvals.follow` runner, here or in a worker process, keeps them
+    up to date.
     """
     env = store_env(url)
     try:
@@ -109,6 +112,7 @@ def connect(
             portal=portal,
             links=links,
             refresh_views_on_read=refresh_views_on_read,
+            refresh_views_after_write=refresh_views_after_write,
         )
     except ConfigurationError:
         raise

@@ -117,6 +117,7 @@ class ReadSide:
     recorder: ApplicationRecorder
     repository: Repository[Any]
     refresh_views_on_read: bool
+    refresh_views_after_write: bool
     _views: ViewStore | None
 
     @property
@@ -142,7 +143,7 @@ class ReadSide:
     def _refresh_after_write(self) -> None:
         # The command is recorded; a view that cannot follow now catches up
         # on the next read, so a failure here must not fail the command.
-        if self._views is None:
+        if self._views is None or not self.refresh_views_after_write:
             return
         try:
             self.refresh_views()

@@ -49,9 +49,12 @@ def quiet_app(store_url: str) -> Iterator[tuple[Approvals, ControllableClock]]:
     """An application whose commands do not update the views themselves."""
     clock = ControllableClock(START)
     with connect(
-        store_url, directory=make_directory(), clock=clock, refresh_views_on_read=False
+        store_url,
+        directory=make_directory(),
+        clock=clock,
+        refresh_views_on_read=False,
+        refresh_views_after_write=False,
     ) as app:
-        app._refresh_after_write = lambda: None  # type: ignore[method-assign]
         yield app, clock
 
 

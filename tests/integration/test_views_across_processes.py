@@ -1,0 +1,160 @@
+"""Read models on one SQLite file shared by several OS processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from approvalflow import DocumentFacts, connect
+from approvalflow.testing import ControllableClock
+from tests.helpers import START, make_directory
+from tests.view_model import actual_lists, expected_lists
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The writer leaves the read models alone, like a web process that hands view
+# upkeep to a worker: only the reader's own catch-up can show its writes.
+WRITER = """
+from approvalflow import connect
+from approvalflow.testing import ControllableClock
+from tests.helpers import START, make_directory
+from datetime import timedelta
+clock = ControllableClock(START + timedelta(days=1))
+with connect({url!r}, directory=make_directory(), clock=clock,
+             refresh_views_after_write=False, refresh_views_on_read=False) as app:
+    app.request_approvals(["d1", "d2", "d3"], by="f2")
+    clock.advance(hours=1)
+    app.reject("d2", by="c1", reasons=["From the other process"])
+    app.record_activity("d4", kind="uploaded", by="f1")
+print("written")
+"""
+
+
+def run_python(code: str, **kwargs: Any) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+
+
+def other_process_writes(url: str) -> None:
+    writer = run_python(WRITER.format(url=url))
+    out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err
+    assert out.strip() == "written"
+
+
+def test_queries_see_writes_of_another_process(url: str) -> None:
+    clock = ControllableClock(START + timedelta(days=2))
+    with connect(url, directory=make_directory(), clock=clock) as app:
+        app.request_approval("g-doc", by="f1")
+        assert [r.document_id for r in app.recent().rows] == ["g-doc"]
+        other_process_writes(url)
+        assert app.views.position("documents", app.name) < (
+            app.recorder.max_notification_id() or 0
+        )
+        assert [r.document_id for r in app.recent().rows] == [
+            "g-doc",
+            "d4",
+            "d2",
+            "d3",
+            "d1",
+        ]
+        assert [r.reasons for r in app.rejection_reasons("d2")] == [
+            ("From the other process",)
+        ]
+        assert actual_lists(app) == expected_lists(app, clock.now())
+
+
+def test_a_polling_runner_picks_up_another_process(url: str) -> None:
+    clock = ControllableClock(START + timedelta(days=2))
+    with connect(
+        url, directory=make_directory(), clock=clock, refresh_views_on_read=False
+    ) as app:
+        app.request_approval("g-doc", by="f1")
+        other_process_writes(url)
+        assert [r.document_id for r in app.recent().rows] == ["g-doc"]  # not yet
+        with app.follow(interval=0.05) as runner:
+            wait_until(lambda: all(v.behind == 0 for v in app.views_status()))
+            assert runner.error is None
+        assert len(app.recent().rows) == 5
+        assert actual_lists(app) == expected_lists(app, clock.now())
+
+
+SLOW_CATCH_UP = """
+import time
+import approvalflow.projections.sqlite as store
+from approvalflow import connect
+from approvalflow.projections import catch_up
+original = store.record_key
+def slow(event):
+    time.sleep(0.002)
+    return original(event)
+store.record_key = slow
+with connect({url!r}, refresh_views_on_read=False) as app:
+    print("started", flush=True)
+    catch_up(app, app.views, batch=25)
+print("finished", flush=True)
+"""
+
+
+def test_a_process_killed_while_catching_up_loses_nothing(url: str) -> None:
+    directory = make_directory()
+    for i in range(400):
+        directory.add_document(
+            DocumentFacts(f"x{i}", "acme", f"Doc {i}", "pdf", "Anna")
+        )
+    clock = ControllableClock(START)
+    with connect(
+        url, directory=directory, clock=clock, refresh_views_on_read=False
+    ) as app:
+        app.refresh_views_after_write = False
+        app.request_approvals([f"x{i}" for i in range(400)], by="f1")
+        for i in range(0, 400, 3):
+            app.reject(f"x{i}", by="c1", reasons=[f"Reason {i}"])
+        head = app.recorder.max_notification_id()
+
+        follower = run_python(SLOW_CATCH_UP.format(url=url))
+        assert follower.stdout is not None
+        assert follower.stdout.readline().strip() == "started"
+        time.sleep(1.0)
+        follower.send_signal(signal.SIGKILL)
+        follower.wait(timeout=60)
+        positions = [v.position for v in app.views_status()]
+        # Killed part-way: some read model has applied something, not all.
+        assert 0 < sum(positions) < head * len(positions), positions  # type: ignore[operator]
+
+        app.refresh_views()
+        assert all(v.position == head for v in app.views_status())
+        followed = actual_lists(app)
+        assert followed == expected_lists(app, clock.now())
+        app.rebuild_views()
+        assert actual_lists(app) == followed
+
+
+def wait_until(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the read models")
+        time.sleep(0.02)
