@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import click
@@ -65,3 +67,82 @@ def history(document_id: str, db: str | None) -> None:
     click.echo(f"{document_id}: {status.state.value}")
     for entry in entries:
         click.echo(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
+
+
+_DB_HELP = (
+    "SQLite file or store URL; default: approvalflow.sqlite3 in the working "
+    "directory, or eventsourcing's environment variables."
+)
+
+
+@main.command()
+@click.argument("document_id")
+@click.option("--db", default=None, help=_DB_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (one event per line) or CSV.",
+)
+def audit(document_id: str, db: str | None, fmt: str) -> None:
+    """Export a document's audit trail (every event: when, who, what)."""
+    try:
+        with connect(store_url(db)) as app:
+            written = app.export_audit(document_id, sys.stdout, fmt=fmt)
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not written:
+        raise click.ClickException(f"no history recorded for document {document_id!r}")
+
+
+@main.group()
+def projections() -> None:
+    """Inspect and rebuild the read models (lists, reasons, audit trail)."""
+
+
+@projections.command("status")
+@click.option("--db", default=None, help=_DB_HELP)
+def projections_status(db: str | None) -> None:
+    """Show each read model's position against the head of the event log."""
+    try:
+        with connect(store_url(db), refresh_views_on_read=False) as app:
+            positions = app.views_status()
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{'view':<12} {'position':>10} {'head':>10} {'behind':>8}")
+    for p in positions:
+        click.echo(f"{p.view:<12} {p.position:>10} {p.head:>10} {p.behind:>8}")
+
+
+@projections.command("rebuild")
+@click.option("--db", default=None, help=_DB_HELP)
+def projections_rebuild(db: str | None) -> None:
+    """Replay every event into fresh read models, then switch to them.
+
+    Readers keep using the old read models until the switch.
+    """
+    try:
+        with connect(store_url(db), refresh_views_on_read=False) as app:
+            head = app.recorder.max_notification_id() or 0
+            started = time.perf_counter()
+            with click.progressbar(
+                length=head, label="Replaying events", show_pos=True
+            ) as bar:
+                done = 0
+
+                def progress(count: int) -> None:
+                    nonlocal done
+                    bar.update(count - done)
+                    done = count
+
+                total = app.rebuild_views(progress)
+            elapsed = time.perf_counter() - started
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rate = total / elapsed if elapsed > 0 else float(total)
+    click.echo(
+        f"Rebuilt the read models from {total} events in {elapsed:.2f} s "
+        f"({rate:,.0f} events/s)."
+    )

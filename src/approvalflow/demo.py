@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect
+from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.domain.values import EntryPoint, ReminderPolicy
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 
@@ -24,6 +25,9 @@ __all__ = ["DEMO_DOCUMENTS", "demo_directory", "run_demo"]
 DEMO_DOCUMENTS = ("tax-return-2025", "engagement-letter", "q3-bookkeeping")
 
 FIRM = {"anna": "Anna Martin", "paul": "Paul Leroy"}
+
+#: When the demo reads its lists (after the story's last event).
+DEMO_NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
 def demo_directory() -> InMemoryDirectory:
@@ -128,8 +132,9 @@ def _story(
     say("Marc (Notify off, but linked) approves it.")
 
     letter = "engagement-letter"
+    app.record_activity(letter, kind="uploaded", by="paul")
     app.request_approval(letter, by="paul", entry_point=EntryPoint.UPLOAD)
-    say("Paul requests approval of the engagement letter at upload...")
+    say("Paul uploads the engagement letter and requests approval at upload...")
     clock.advance(minutes=30)
     app.cancel(letter, by="paul", note="Sent by mistake: wrong fee schedule.")
     say("...and cancels it half an hour later.")
@@ -137,6 +142,14 @@ def _story(
     clock.advance(hours=2)
     app.lock_to_invoice("q3-bookkeeping", invoice_id="INV-2025-042", by="anna")
     say("Anna locks the Q3 bookkeeping to invoice INV-2025-042 (pending payment).")
+    clock.advance(minutes=10)
+    app.request_approval(
+        "q3-bookkeeping",
+        by="anna",
+        message="Merci de valider la tenue du 3e trimestre.",
+        reminders=ReminderPolicy(days_before_next=5, count=3),
+    )
+    say("...and asks Dupont & Fils to approve it (still pending).")
 
 
 def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
@@ -153,9 +166,13 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
         else:
             echo(f"Recording the demo story in {where}:")
             _story(app, clock, lambda line: echo(f"  - {line}"))
+        # The lists are read "now", the same moment on every run.
+        clock.set(max(clock.now(), DEMO_NOW))
         for doc_id in DEMO_DOCUMENTS:
             echo("")
             _print_document(app, doc_id, echo)
+        echo("")
+        _print_lists(app, echo)
     if not recorded_before:
         echo("")
         echo("Run the demo again to replay this history from the file.")
@@ -178,16 +195,62 @@ def _print_document(app: Approvals, doc_id: str, echo: Callable[[str], None]) ->
             f"({cycle.document.file_type}), requested {_when(cycle.requested_at)}"
             f" by {cycle.requested_by.name}; {cycle.outcome.value}{closed}"
         )
-    echo("   history:")
+    echo("   audit trail:")
     echo(f"   {'#':>3}  {'when':<20}  {'who':<14}  what")
-    for entry in app.history(doc_id):
-        who = entry.actor.name if entry.actor else "approvalflow"
+    for entry in app.audit_trail(doc_id):
+        who = entry.actor_name or "approvalflow"
         lines = textwrap.wrap(
-            f"{entry.event}: {entry.summary()}", width=72, subsequent_indent="    "
+            f"{entry.event}: {entry.summary}", width=72, subsequent_indent="    "
         )
         echo(f"   {entry.version:>3}  {_when(entry.at):<20}  {who:<14}  {lines[0]}")
         for line in lines[1:]:
             echo(f"   {'':>3}  {'':<20}  {'':<14}  {line}")
+
+
+def _print_lists(app: Approvals, echo: Callable[[str], None]) -> None:
+    echo(f"== Recent documents (last 30 days, as of {_when(DEMO_NOW)})")
+    for row in app.recent().rows:
+        payment = ", pending payment" if row.pending_payment else ""
+        echo(
+            f"   {_when(row.last_activity_at)}  {row.name} ({row.file_type}): "
+            f"{row.last_activity}; status {_state(row.state.value)}{payment}"
+        )
+    echo("")
+    echo("== Approvals tab of Dupont & Fils")
+    header = ("document", 24), ("requested", 11), ("uploaded by", 12), ("status", 17)
+    echo("   " + " ".join(f"{title:<{width}}" for title, width in header) + " rejected")
+    for row in app.approvals_tab("dupont").rows:
+        assert row.requested_at is not None
+        rejected = row.rejected_at.strftime("%Y-%m-%d") if row.rejected_at else "-"
+        echo(
+            f"   {row.name + ' (' + row.file_type + ')':<24}"
+            f" {row.requested_at:%Y-%m-%d}  {row.uploaded_by:<12}"
+            f" {_state(row.state.value):<17} {rejected}"
+        )
+        if row.description:
+            echo(f"   {'':<24} {row.description}")
+    echo("")
+    echo("== Accounts with pending approvals")
+    for account in app.accounts_pending():
+        echo(f"   {account.account_id}: {account.pending} pending")
+    echo("")
+    echo("== Show more info: rejection reasons (not offered once approved)")
+    for doc_id in DEMO_DOCUMENTS:
+        try:
+            reasons = app.rejection_reasons(doc_id)
+        except ApprovalFlowError as refused:
+            echo(f"   {doc_id}: {refused}")
+            continue
+        if not reasons:
+            echo(f"   {doc_id}: never rejected")
+        for r in reasons:
+            comment = f" - {r.comment}" if r.comment else ""
+            said = "; ".join(r.reasons)
+            echo(f"   {doc_id}, cycle {r.cycle}, {r.by_name}: {said}{comment}")
+
+
+def _state(value: str) -> str:
+    return value.replace("_", " ")
 
 
 def _when(at: datetime) -> str:

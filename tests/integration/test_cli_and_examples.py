@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import runpy
 import shutil
@@ -39,7 +42,14 @@ def test_demo_tells_the_story_then_replays_it(tmp_path: Path) -> None:
         "Approved: comment 'All good now, thank you.'",
         "== engagement-letter: none",
         "Cancelled: note 'Sent by mistake: wrong fee schedule.'",
-        "== q3-bookkeeping: none, pending payment (invoice INV-2025-042)",
+        "== q3-bookkeeping: pending approval, pending payment (invoice INV-2025-042)",
+        "== Recent documents (last 30 days, as of 2026-03-10 09:00 UTC)",
+        "Q3 bookkeeping (xlsx): requested; status pending approval, pending payment",
+        "== Approvals tab of Dupont & Fils",
+        "2025 Tax return (pdf)    2026-03-08  Anna Martin  approved",
+        "== Accounts with pending approvals\n   dupont: 1 pending",
+        "tax-return-2025: cannot show the rejection reasons",
+        "ActivityReported: uploaded Engagement letter",
     ):
         assert expected in out, expected
     assert (tmp_path / "story.sqlite3").exists()
@@ -78,3 +88,56 @@ def test_host_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert module["main"](tmp_path) == "approved"
     out = capsys.readouterr().out
     assert "refused: user 's-1' may not approve" in out
+
+
+def test_projection_commands(tmp_path: Path) -> None:
+    approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    status = approvalflow_cli(
+        "projections", "status", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert lines[0].split() == ["view", "position", "head", "behind"]
+    assert [line.split()[0] for line in lines[1:]] == [
+        "documents",
+        "rejections",
+        "audit",
+    ]
+    assert all(line.split()[1] == line.split()[2] for line in lines[1:])
+    assert all(line.split()[3] == "0" for line in lines[1:])
+
+    rebuild = approvalflow_cli(
+        "projections", "rebuild", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert rebuild.returncode == 0, rebuild.stderr
+    head = lines[1].split()[2]
+    assert f"Rebuilt the read models from {head} events in" in rebuild.stdout
+    assert "events/s)." in rebuild.stdout
+
+    again = approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    assert "dupont: 1 pending" in again.stdout
+
+
+def test_audit_export_command(tmp_path: Path) -> None:
+    approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    jsonl = approvalflow_cli(
+        "audit", "tax-return-2025", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert jsonl.returncode == 0, jsonl.stderr
+    events = [json.loads(line)["event"] for line in jsonl.stdout.splitlines()]
+    assert events == [
+        "Created", "Requested", "Reminded", "Resent",
+        "Rejected", "Requested", "Approved",
+    ]  # fmt: skip
+    as_csv = approvalflow_cli(
+        "audit",
+        "tax-return-2025",
+        "--format",
+        "csv",
+        "--db",
+        "story.sqlite3",
+        cwd=tmp_path,
+    )
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert [r["event"] for r in rows] == events
+    assert rows[4]["actor_name"] == "Claire Dupont"
