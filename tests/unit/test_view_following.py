@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from approvalflow.projections import VIEW_NAMES, catch_up
 from approvalflow.projections.follow import read_events
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, make_directory
+from tests.view_model import actual_lists, expected_lists
 
 
 def record_history(app: Approvals, clock: ControllableClock) -> None:
@@ -164,3 +166,40 @@ def test_every_sqlite_query_is_served_by_an_index(tmp_path: Path) -> None:
             assert not step.startswith("SCAN"), (label, step)
             assert "TEMP B-TREE" not in step, (label, step)
         assert any(s.startswith("SEARCH") for s in steps), (label, steps)
+
+
+def test_a_follower_keeps_the_views_up_to_date(
+    quiet_app: tuple[Approvals, ControllableClock],
+) -> None:
+    app, clock = quiet_app
+    with app.follow(interval=0.02) as runner:
+        record_history(app, clock)
+        head = app.recorder.max_notification_id()
+        deadline = time.monotonic() + 30
+        while any(v.position != head for v in app.views_status()):
+            assert time.monotonic() < deadline, app.views_status()
+            time.sleep(0.01)
+        assert runner.error is None
+        # On the in-memory store it follows by subscription, not by polling.
+        assert bool(runner._subscriptions) == (
+            type(app.views).__name__ == "MemoryViewStore"
+        )
+    assert actual_lists(app) == expected_lists(app, clock.now())
+
+
+def test_positions_follow_notification_ids_with_gaps(
+    quiet_app: tuple[Approvals, ControllableClock],
+) -> None:
+    app, clock = quiet_app
+    record_history(app, clock)
+    events = [event for _, event in read_events(app, 0, 1000)]
+    # The same events under ids with gaps, as a database may hand them out.
+    gappy = [(10 * (i + 1) + (i % 3), event) for i, event in enumerate(events)]
+    store = app.views
+    store.apply("audit", "Elsewhere", 0, gappy[:4])
+    assert store.position("audit", "Elsewhere") == gappy[3][0]
+    store.apply("audit", "Elsewhere", gappy[3][0], gappy[4:])
+    assert store.position("audit", "Elsewhere") == gappy[-1][0]
+    with pytest.raises(IntegrityError):
+        store.apply("audit", "Elsewhere", gappy[3][0], gappy[4:])
+    assert store.position("audit", app.name) == 0  # positions are per application
