@@ -24,7 +24,7 @@ from approvalflow.projections.rows import (
     record_key,
     rejection_row,
 )
-from approvalflow.projections.store import EventSource, Progress
+from approvalflow.projections.store import VIEW_NAMES, EventSource, Progress
 
 __all__ = ["MemoryViewStore"]
 
@@ -179,24 +179,22 @@ class MemoryViewStore:
     ) -> int:
         """Replay all events into fresh models, then swap them in."""
         fresh = _Models()
-        applied = 0
-        position = 0
-        while True:
-            batch = source(position, _REBUILD_BATCH)
-            if not batch:
-                break
-            for view in ("documents", "rejections", "audit"):
+        applied = position = 0
+
+        def apply_batch(batch: Sequence[tuple[int, Any]]) -> int:
+            for view in VIEW_NAMES:
                 _apply(fresh, view, application_name, position, batch)
-            position = batch[-1][0]
+            return int(batch[-1][0])
+
+        while batch := source(position, _REBUILD_BATCH):
+            position = apply_batch(batch)
             applied += len(batch)
             progress(applied)
         with self._lock:
-            # Events recorded while rebuilding are applied before the swap.
-            tail = source(position, 1_000_000_000)
-            for view in ("documents", "rejections", "audit"):
-                if tail:
-                    _apply(fresh, view, application_name, position, tail)
-            applied += len(tail)
+            # Events recorded meanwhile are applied before the swap.
+            while tail := source(position, _REBUILD_BATCH):
+                position = apply_batch(tail)
+                applied += len(tail)
             self._models = fresh
         return applied
 

@@ -292,37 +292,29 @@ class SQLiteViewStore:
                     c.execute(f"DROP TABLE {_prefix(fresh)}{name}")
             self._create_tables(c, fresh)
         p, position, applied = _prefix(fresh), 0, 0
-        while True:
-            batch = source(position, _REBUILD_BATCH)
-            if not batch:
-                break
+
+        def apply_batch(c: SQLiteCursor, batch: Sequence[tuple[int, Any]]) -> int:
+            for view in VIEW_NAMES:
+                _apply(
+                    c,
+                    p,
+                    view=view,
+                    application_name=application_name,
+                    expected=position,
+                    items=batch,
+                )
+            return int(batch[-1][0])
+
+        while batch := source(position, _REBUILD_BATCH):
             with self._write() as c:
-                for view in VIEW_NAMES:
-                    _apply(
-                        c,
-                        p,
-                        view=view,
-                        application_name=application_name,
-                        expected=position,
-                        items=batch,
-                    )
-            position = batch[-1][0]
+                position = apply_batch(c, batch)
             applied += len(batch)
             progress(applied)
         with self._write() as c:
             # Events recorded meanwhile go in before the switch, in the same
             # transaction, so the new views are complete when readers see them.
             while tail := source(position, _REBUILD_BATCH):
-                for view in VIEW_NAMES:
-                    _apply(
-                        c,
-                        p,
-                        view=view,
-                        application_name=application_name,
-                        expected=position,
-                        items=tail,
-                    )
-                position = tail[-1][0]
+                position = apply_batch(c, tail)
                 applied += len(tail)
             c.execute(
                 "UPDATE approvalflow_views SET generation = ? WHERE id = 1", [fresh]
