@@ -44,6 +44,7 @@ from approvalflow.domain.validation import (
     MAX_COMMENT,
     MAX_MESSAGE,
     check_identifier,
+    check_int,
     check_optional_text,
     check_utc,
 )
@@ -142,6 +143,8 @@ class Approvals(ReadSide, Application[UUID]):
         self._views = None
         super().__init__(env)
         self._views = _view_store(self.factory)
+        if self._views is not None and self._views.needs_rebuild:
+            self.rebuild_views()
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         """After every save: bring the read models up to date (read-your-writes)."""
@@ -540,6 +543,24 @@ class Approvals(ReadSide, Application[UUID]):
 
         self._write([doc_id], plan)
         return recorded
+
+    def send_due_reminders(self, limit: int = 500) -> list[str]:
+        """Record every automatic reminder due now (F6); return the documents.
+
+        Due documents come from the due-reminders index, so a pass costs time
+        in proportion to the reminders due, not to the requests pending. Each
+        is re-checked by its aggregate in the same transaction as the
+        ``Reminded`` event, so two workers running at once record each
+        reminder once. After downtime each overdue request gets one reminder;
+        the next falls due a full interval later.
+        """
+        size = check_int("limit", limit, low=1, high=10_000)
+        self.refresh_views()
+        sent = []
+        for document_id in self.views.due_reminders(self._now(), size):
+            if self.remind(document_id):
+                sent.append(document_id)
+        return sent
 
     # -- queries -----------------------------------------------------------
 

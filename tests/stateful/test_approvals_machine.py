@@ -317,6 +317,25 @@ class ApprovalsMachine(RuleBasedStateMachine):
             self.model[doc].recorded()
             event("a reminder was recorded")
 
+    @rule()
+    def send_due_reminders(self) -> None:
+        """The worker's pass: every due reminder, found through the index."""
+        due = sorted(
+            doc
+            for doc, model in self.model.items()
+            if (cycle := model.pending) is not None
+            and (when := cycle.next_due()) is not None
+            and self.now() >= when
+        )
+        assert sorted(self.app.send_due_reminders()) == due
+        for doc in due:
+            cycle = self.model[doc].pending
+            assert cycle is not None
+            cycle.in_schedule += 1
+            cycle.reminders_sent += 1
+            cycle.last_contact = self.now()
+            self.model[doc].recorded()
+
     @rule(hours=st.integers(1, 24 * 6))
     def scheduler_pass(self, hours: int) -> None:
         """Time passes, then the scheduler tries every document once."""
@@ -422,6 +441,9 @@ class ApprovalsMachine(RuleBasedStateMachine):
                 c.reminders_sent for c in model.cycles
             ]
             assert len(self.app.history(doc)) == model.events
+            row = self.app.views.document(doc)
+            if row is not None:  # the due-reminders index agrees
+                assert row.next_reminder_at == status.next_reminder_at
 
     @invariant()
     def lists_match_an_independent_fold_of_the_events(self) -> None:

@@ -76,6 +76,9 @@ class _Models:
 class MemoryViewStore:
     """The read models in Python dicts, guarded by a lock."""
 
+    #: Memory starts empty every time: never older than this release.
+    needs_rebuild = False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._models = _Models()
@@ -152,6 +155,16 @@ class MemoryViewStore:
         """The document's row."""
         with self._lock:
             return self._models.documents.get(approval_request_id(document_id).hex)
+
+    def due_reminders(self, now: datetime, limit: int) -> list[str]:
+        """Documents whose next reminder is due at ``now``, most overdue first."""
+        with self._lock:
+            due = [
+                (r.next_reminder_at, r.document_id)
+                for r in self._models.documents.values()
+                if r.next_reminder_at is not None and r.next_reminder_at <= now
+            ]
+        return [doc for _, doc in sorted(due)[:limit]]
 
     def documents_ever_in(self, account_id: str) -> list[str]:
         """Documents ever filed under the account."""

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from approvalflow.domain.errors import InvalidInputError
-from approvalflow.domain.values import ApprovalState, DocumentFacts
+from approvalflow.domain.values import ApprovalState, DocumentFacts, ReminderPolicy
 from approvalflow.history import history_entry
 
 __all__ = [
@@ -71,6 +71,10 @@ class DocumentRow:
     last_activity_at: datetime
     #: What that activity was: ``requested``, ``approved``, ``uploaded``, ...
     last_activity: str
+    #: The pending request's reminder settings (``None``: reminders off).
+    reminders: ReminderPolicy | None = None
+    #: When the next automatic reminder falls due (the due-reminders index).
+    next_reminder_at: datetime | None = None
 
     @property
     def awaits_or_has_decision(self) -> bool:
@@ -194,13 +198,33 @@ def evolve_document(row: DocumentRow | None, event: Any) -> DocumentRow | None:
             cycle=event.cycle,
             requested_at=event.timestamp,
             rejected_at=None,
+            reminders=event.reminders,
+            next_reminder_at=_first_reminder(event.reminders, event.timestamp),
+        )
+    elif name == "Resent":
+        # A resend starts a new schedule under the policy it carries.
+        changes.update(
+            reminders=event.reminders,
+            next_reminder_at=_first_reminder(event.reminders, event.timestamp),
+        )
+    elif name == "Reminded":
+        policy = row.reminders
+        more = policy is not None and event.number < policy.count
+        changes.update(
+            next_reminder_at=event.timestamp + policy.interval
+            if more and policy
+            else None
         )
     elif name == "Approved":
-        changes.update(state=ApprovalState.APPROVED)
+        changes.update(state=ApprovalState.APPROVED, next_reminder_at=None)
     elif name == "Rejected":
-        changes.update(state=ApprovalState.REJECTED, rejected_at=event.timestamp)
+        changes.update(
+            state=ApprovalState.REJECTED,
+            rejected_at=event.timestamp,
+            next_reminder_at=None,
+        )
     elif name == "Cancelled":
-        changes.update(state=ApprovalState.NONE)
+        changes.update(state=ApprovalState.NONE, next_reminder_at=None)
     elif name == "LockedToInvoice":
         changes.update(pending_payment=True, invoice_id=event.invoice_id)
     elif name == "InvoicePaid":
@@ -211,6 +235,10 @@ def evolve_document(row: DocumentRow | None, event: Any) -> DocumentRow | None:
     if activity is not None:
         changes.update(last_activity_at=event.timestamp, last_activity=activity)
     return attrs.evolve(row, **changes)
+
+
+def _first_reminder(policy: ReminderPolicy | None, at: datetime) -> datetime | None:
+    return None if policy is None else at + policy.interval
 
 
 def fold_document(events: Iterable[Any]) -> DocumentRow | None:

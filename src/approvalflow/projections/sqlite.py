@@ -21,7 +21,8 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 from approvalflow.domain.aggregate import approval_request_id
-from approvalflow.domain.values import ApprovalState
+from approvalflow.domain.values import ApprovalState, ReminderPolicy
+from approvalflow.persistence import converter
 from approvalflow.projections.rows import (
     AuditRow,
     DocumentRow,
@@ -52,7 +53,10 @@ TABLES = (
     " uploaded_by TEXT NOT NULL, description TEXT, state TEXT NOT NULL,"
     " pending_payment INTEGER NOT NULL, invoice_id TEXT, cycle INTEGER,"
     " requested_at TEXT, rejected_at TEXT, last_activity_at TEXT NOT NULL,"
-    " last_activity TEXT NOT NULL) WITHOUT ROWID",
+    " last_activity TEXT NOT NULL, reminder_days INTEGER, reminder_count INTEGER,"
+    " next_reminder_at TEXT) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS {p}documents_due"
+    " ON {p}documents (next_reminder_at, document_id)",
     "CREATE INDEX IF NOT EXISTS {p}documents_recent"
     " ON {p}documents (last_activity_at, document_id)",
     "CREATE INDEX IF NOT EXISTS {p}documents_account_recent"
@@ -75,14 +79,17 @@ TABLES = (
     " PRIMARY KEY (record_id, version)) WITHOUT ROWID",
 )
 _TABLE_NAMES = ("tracking", "documents", "document_accounts", "rejections", "audit")
+#: Raised whenever TABLES change: a store opened on older tables rebuilds them.
+SCHEMA_VERSION = 2
 _META = (
     "CREATE TABLE IF NOT EXISTS approvalflow_views ("
-    " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
+    " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
+    " schema_version INTEGER NOT NULL)"
 )
 _DOCUMENT_COLUMNS = (
     "document_id, account_id, name, file_type, uploaded_by, description, state,"
     " pending_payment, invoice_id, cycle, requested_at, rejected_at,"
-    " last_activity_at, last_activity"
+    " last_activity_at, last_activity, reminder_days, reminder_count, next_reminder_at"
 )
 
 
@@ -108,8 +115,16 @@ class SQLiteViewStore:
         self.datastore = datastore
         with self._write() as c:
             c.execute(_META)
-            c.execute("INSERT OR IGNORE INTO approvalflow_views VALUES (1, 1)")
-            self._create_tables(c, self._generation(c))
+            c.execute(
+                "INSERT OR IGNORE INTO approvalflow_views VALUES (1, 1, ?)",
+                [SCHEMA_VERSION],
+            )
+            c.execute("SELECT schema_version FROM approvalflow_views WHERE id = 1")
+            #: True when the live tables were made by an older release: the
+            #: application rebuilds them (read models can always be rebuilt).
+            self.needs_rebuild = int(c.fetchone()[0]) != SCHEMA_VERSION
+            if not self.needs_rebuild:
+                self._create_tables(c, self._generation(c))
 
     # -- transactions ----------------------------------------------------------
 
@@ -317,12 +332,21 @@ class SQLiteViewStore:
                 position = apply_batch(c, tail)
                 applied += len(tail)
             c.execute(
-                "UPDATE approvalflow_views SET generation = ? WHERE id = 1", [fresh]
+                "UPDATE approvalflow_views SET generation = ?, schema_version = ?"
+                " WHERE id = 1",
+                [fresh, SCHEMA_VERSION],
             )
             for name in _TABLE_NAMES:
                 c.execute(f"DROP TABLE IF EXISTS {_prefix(live)}{name}")
         progress(applied)
+        self.needs_rebuild = False
         return applied
+
+    def due_reminders(self, now: datetime, limit: int) -> list[str]:
+        """Documents whose next reminder is due at ``now``, most overdue first."""
+        with self._read() as (c, p):
+            c.execute(SQL_DUE.format(p=p), [_time(now), limit])
+            return [r[0] for r in c.fetchall()]
 
     def query_plans(self) -> dict[str, list[str]]:
         """``EXPLAIN QUERY PLAN`` of every query this store runs (for tests)."""
@@ -345,6 +369,7 @@ class SQLiteViewStore:
             "accounts pending": (SQL_ACCOUNTS_PENDING, [ApprovalState.PENDING.value]),
             "document": (SQL_DOCUMENT, [doc]),
             "documents ever in": (SQL_DOCUMENTS_EVER_IN, ["a"]),
+            "due reminders": (SQL_DUE, [_time(now), 10]),
             "rejections": (SQL_REJECTIONS, [doc]),
             "audit": (SQL_AUDIT, [doc]),
             "apply: document row": (SQL_DOCUMENT, [doc]),
@@ -361,6 +386,10 @@ class SQLiteViewStore:
 
 
 SQL_DOCUMENT = f"SELECT {_DOCUMENT_COLUMNS} FROM {{p}}documents WHERE record_id = ?"
+SQL_DUE = (
+    "SELECT document_id FROM {p}documents WHERE next_reminder_at <= ?"
+    " ORDER BY next_reminder_at, document_id LIMIT ?"
+)
 SQL_ACCOUNTS_PENDING = (
     "SELECT account_id, COUNT(*) FROM {p}documents WHERE state = ?"
     " GROUP BY account_id ORDER BY account_id"
@@ -470,7 +499,7 @@ def _apply_one(c: SQLiteCursor, p: str, view: str, event: Any) -> None:
             return
         c.execute(
             f"INSERT OR REPLACE INTO {p}documents VALUES"
-            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 key,
                 row.document_id,
@@ -487,6 +516,9 @@ def _apply_one(c: SQLiteCursor, p: str, view: str, event: Any) -> None:
                 _time(row.rejected_at),
                 _time(row.last_activity_at),
                 row.last_activity,
+                row.reminders.days_before_next if row.reminders else None,
+                row.reminders.count if row.reminders else None,
+                _time(row.next_reminder_at),
             ],
         )
         c.execute(
@@ -571,4 +603,18 @@ def _document_row(r: Any) -> DocumentRow:
         rejected_at=_parse(r["rejected_at"]),
         last_activity_at=last,
         last_activity=r["last_activity"],
+        reminders=(
+            _stored_policy(r["reminder_days"], r["reminder_count"])
+            if r["reminder_days"] is not None
+            else None
+        ),
+        next_reminder_at=_parse(r["next_reminder_at"]),
     )
+
+
+def _stored_policy(days: int, count: int) -> ReminderPolicy:
+    # Read back as stored, without re-validating (bounds may change later).
+    policy: ReminderPolicy = converter.structure(
+        {"days_before_next": days, "count": count}, ReminderPolicy
+    )
+    return policy

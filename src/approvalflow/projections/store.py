@@ -85,6 +85,17 @@ class ViewStore(Protocol):
         """Accounts with documents pending approval, with counts (F17)."""
         ...
 
+    needs_rebuild: bool
+    """True when the stored read models were made by an older release."""
+
+    def due_reminders(self, now: datetime, limit: int) -> list[str]:
+        """Documents whose next reminder is due at ``now``, most overdue first.
+
+        Served by an index on the due time: its cost grows with the number
+        due, not with the number pending.
+        """
+        ...
+
     def document(self, document_id: str) -> DocumentRow | None:
         """One document's row, if it has one."""
         ...
