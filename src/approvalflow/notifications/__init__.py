@@ -1,0 +1,1 @@
+"""Telling clients and the firm: emails, portal tasks and Inbox+, from the log."""

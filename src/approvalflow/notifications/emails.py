@@ -1,0 +1,143 @@
+"""Email messages from templates: plain text and HTML, in French and English.
+
+Templates live in ``templates/<language>/<kind>.txt`` (blocks ``subject``
+and ``body``) and ``<kind>.html`` (autoescaped). The language is chosen per
+recipient (their directory entry), else the composer's default.
+
+Every message gets a stable ``Message-ID`` derived from the event and the
+recipient, so a message sent again after a crash is recognisably the same.
+User-supplied text never reaches a header unsanitised: line breaks and other
+control characters in names and subjects become spaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import attrs
+import jinja2
+
+from approvalflow.domain.errors import ConfigurationError
+
+__all__ = ["KINDS", "LANGUAGES", "EmailComposer", "Recipient", "header_safe"]
+
+#: The languages templates exist in.
+LANGUAGES = ("en", "fr")
+#: The kinds of email: to clients (request, resend, reminder) and to the firm.
+KINDS = ("request", "resend", "reminder", "decision")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_safe(text: str) -> str:
+    """``text`` fit for an email header: no line breaks or control characters."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+@attrs.frozen
+class Recipient:
+    """Who a message goes to, as the directory knew them when it was sent."""
+
+    user_id: str
+    name: str
+    email: str
+    language: str | None = None
+
+
+class EmailComposer:
+    """Builds the emails approvalflow sends.
+
+    ``sender`` is the From address; ``firm_name`` is how the firm signs;
+    ``default_language`` is used for recipients without a language (or with
+    one there are no templates for).
+    """
+
+    def __init__(
+        self,
+        *,
+        sender: str,
+        firm_name: str,
+        default_language: str = "en",
+    ) -> None:
+        if default_language not in LANGUAGES:
+            msg = (
+                f"default_language must be one of {LANGUAGES}, got {default_language!r}"
+            )
+            raise ConfigurationError(msg)
+        try:
+            self.sender = Address(addr_spec=header_safe(sender))
+        except (ValueError, IndexError) as exc:
+            msg = f"sender must be an email address, got {sender!r}"
+            raise ConfigurationError(msg) from exc
+        self.firm_name = header_safe(firm_name)
+        self.default_language = default_language
+        self.domain = self.sender.domain or "approvalflow.invalid"
+        loader = jinja2.PackageLoader("approvalflow.notifications", "templates")
+        # Plain-text parts must not be HTML-escaped; the HTML part is.
+        self._text = jinja2.Environment(  # noqa: S701
+            loader=loader, autoescape=False, keep_trailing_newline=True
+        )
+        self._html = jinja2.Environment(loader=loader, autoescape=True)
+
+    def language_for(self, recipient: Recipient) -> str:
+        """The language the recipient gets their emails in."""
+        if recipient.language in LANGUAGES:
+            return str(recipient.language)
+        return self.default_language
+
+    def message_id(self, key: str, recipient: Recipient) -> str:
+        """The stable Message-ID of the message about ``key`` to ``recipient``."""
+        digest = hashlib.sha256(f"{key}|{recipient.user_id}".encode()).hexdigest()
+        return f"<{digest[:40]}@{self.domain}>"
+
+    def compose(
+        self,
+        kind: str,
+        recipient: Recipient,
+        context: Mapping[str, Any],
+        *,
+        key: str,
+        at: datetime,
+    ) -> EmailMessage:
+        """One message of ``kind`` to ``recipient``; ``key`` names its event."""
+        if kind not in KINDS:
+            msg = f"unknown email kind {kind!r}; known: {KINDS}"
+            raise ValueError(msg)
+        language = self.language_for(recipient)
+        # Names are shown on one line everywhere; only messages and comments
+        # keep their line breaks.
+        values = {
+            **{
+                k: header_safe(v) if k.endswith("_name") else v
+                for k, v in context.items()
+            },
+            "firm_name": self.firm_name,
+            "recipient_name": header_safe(recipient.name),
+        }
+        text = self._text.get_template(f"{language}/{kind}.txt")
+        subject = "".join(text.blocks["subject"](text.new_context(values)))
+        body = "".join(text.blocks["body"](text.new_context(values))).strip() + "\n"
+        html = self._html.get_template(f"{language}/{kind}.html").render(values)
+
+        message = EmailMessage()
+        message["Subject"] = header_safe(subject)
+        message["From"] = Address(
+            display_name=self.firm_name, addr_spec=self.sender.addr_spec
+        )
+        message["To"] = Address(
+            display_name=header_safe(recipient.name),
+            addr_spec=header_safe(recipient.email),
+        )
+        message["Message-ID"] = self.message_id(key, recipient)
+        message["Date"] = format_datetime(at)
+        message.set_content(body)
+        message.add_alternative(html, subtype="html")
+        message["Content-Language"] = language
+        return message
