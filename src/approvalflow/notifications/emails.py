@@ -81,8 +81,10 @@ class EmailComposer:
         self.domain = self.sender.domain or "approvalflow.invalid"
         loader = jinja2.PackageLoader("approvalflow.notifications", "templates")
         # Plain-text parts must not be HTML-escaped; the HTML part is.
-        self._text = jinja2.Environment(  # noqa: S701
-            loader=loader, autoescape=False, keep_trailing_newline=True
+        self._text = jinja2.Environment(
+            loader=loader,
+            autoescape=False,  # noqa: S701 - plain text, not HTML
+            keep_trailing_newline=True,
         )
         self._html = jinja2.Environment(loader=loader, autoescape=True)
 
