@@ -101,6 +101,23 @@ def _rejected(d: Mapping[str, Any]) -> str:
     return f"reasons: {reasons}" + (f"; comment {comment!r}" if comment else "")
 
 
+def _notified(report: Mapping[str, Any]) -> str:
+    parts = []
+    for d in report["deliveries"]:
+        if d["channel"] == "email":
+            what = f"emailed {d['recipient_name']} <{d['address']}>"
+        elif d["channel"] == "inbox":
+            what = f"Inbox+ note to {d['recipient_name']}"
+        else:
+            moved = "removed" if d["kind"] == "remove_task" else "put on top"
+            what = f"portal task {moved} for account {d['address']}"
+        if d["outcome"] != "sent":
+            what += f" (refused: {d.get('detail') or 'no reason given'})"
+        parts.append(what)
+    told = "; ".join(parts) or "nobody to tell"
+    return f"about #{report['about_version']} ({report['about_event']}): {told}"
+
+
 _ENTRY_POINTS = {
     "viewer": "from the document viewer",
     "upload": "at upload",
@@ -117,5 +134,6 @@ _DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "Cancelled": lambda d: f"note {d['note']!r}" if d.get("note") else "",
     "LockedToInvoice": lambda d: f"invoice {d['invoice_id']}",
     "ActivityReported": lambda d: f"{d['kind']} {d['document']['name']}",
+    "Notified": lambda d: _notified(d["report"]),
     "InvoicePaid": lambda d: f"invoice {d['invoice_id']}",
 }

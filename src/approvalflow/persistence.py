@@ -22,8 +22,10 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from approvalflow.domain.aggregate import Cycle
 from approvalflow.domain.values import (
     Actor,
+    DeliveryRecord,
     DocumentFacts,
     InvoiceLock,
+    NotificationReport,
     Rejection,
     ReminderPolicy,
 )
@@ -40,6 +42,8 @@ STORED_VALUE_TYPES: dict[str, type[Any]] = {
     "Rejection": Rejection,
     "InvoiceLock": InvoiceLock,
     "Cycle": Cycle,
+    "DeliveryRecord": DeliveryRecord,
+    "NotificationReport": NotificationReport,
 }
 
 

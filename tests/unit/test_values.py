@@ -20,7 +20,12 @@ from approvalflow import (
     ReminderPolicy,
 )
 from approvalflow.domain.aggregate import Cycle
-from approvalflow.domain.values import CycleOutcome, EntryPoint
+from approvalflow.domain.values import (
+    CycleOutcome,
+    DeliveryRecord,
+    EntryPoint,
+    NotificationReport,
+)
 from approvalflow.persistence import STORED_VALUE_TYPES, register_transcodings
 
 text = st.text(
@@ -66,6 +71,22 @@ cycles = st.builds(
     closed_by=st.none() | actors,
     rejection=st.none() | rejections,
 )
+deliveries = st.builds(
+    DeliveryRecord,
+    channel=st.sampled_from(["email", "portal", "inbox"]),
+    kind=text,
+    recipient_id=text,
+    recipient_name=text,
+    address=text,
+    outcome=st.sampled_from(["sent", "refused"]),
+    detail=st.none() | text,
+)
+reports = st.builds(
+    NotificationReport,
+    about_version=st.integers(1, 1000),
+    about_event=text,
+    deliveries=st.lists(deliveries, max_size=3).map(tuple),
+)
 values = st.one_of(
     actors,
     facts,
@@ -73,6 +94,8 @@ values = st.one_of(
     rejections,
     st.builds(InvoiceLock, text, times, st.none() | times),
     cycles,
+    deliveries,
+    reports,
 )
 
 
@@ -90,6 +113,7 @@ def test_every_value_type_survives_the_store(value: object) -> None:
 
 def test_every_stored_value_type_is_covered_by_the_round_trip() -> None:
     covered = {Actor, DocumentFacts, ReminderPolicy, Rejection, InvoiceLock, Cycle}
+    covered |= {DeliveryRecord, NotificationReport}
     assert set(STORED_VALUE_TYPES.values()) == covered
 
 

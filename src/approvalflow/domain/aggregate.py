@@ -33,6 +33,7 @@ from approvalflow.domain.values import (
     DocumentFacts,
     EntryPoint,
     InvoiceLock,
+    NotificationReport,
     Rejection,
     ReminderPolicy,
 )
@@ -283,12 +284,24 @@ class ApprovalRequest(Aggregate):
             """Evolve the aggregate (re-run on every replay)."""
             aggregate.last_reported = self.timestamp
 
+    class Notified(Aggregate.Event):
+        """approvalflow told people about an earlier event (F4-F7, F10)."""
+
+        TOPIC = "approvalflow:ApprovalRequest.Notified"
+        report: NotificationReport
+
+        def apply(self, aggregate: ApprovalRequest) -> None:
+            """Evolve the aggregate (re-run on every replay)."""
+            aggregate.notified = aggregate.notified | {self.report.about_version}
+
     def __init__(self, document_id: str) -> None:
         self.document_id = document_id
         self.cycles: tuple[Cycle, ...] = ()
         self.invoice: InvoiceLock | None = None
         #: When the host last reported activity (``None``: never).
         self.last_reported: datetime | None = None
+        #: Versions of the events whose notifications were recorded.
+        self.notified: frozenset[int] = frozenset()
 
     @classmethod
     def open(cls, document_id: str, at: datetime) -> ApprovalRequest:
@@ -493,6 +506,17 @@ class ApprovalRequest(Aggregate):
             by=by,
             document=document,
         )
+
+    def record_notified(self, *, report: NotificationReport, at: datetime) -> None:
+        """Record who was told about the event at ``report.about_version``."""
+        if report.about_version in self.notified:
+            raise InvalidStateError(
+                self.document_id,
+                "record the notifications of",
+                f"already notified about version {report.about_version}",
+                "each event's notifications are recorded once",
+            )
+        self.trigger_event(self.Notified, timestamp=at, report=report)
 
     # -- helpers for event bodies ----------------------------------------
 

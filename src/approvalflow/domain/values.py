@@ -31,9 +31,11 @@ __all__ = [
     "ActorRole",
     "ApprovalState",
     "CycleOutcome",
+    "DeliveryRecord",
     "DocumentFacts",
     "EntryPoint",
     "InvoiceLock",
+    "NotificationReport",
     "Rejection",
     "ReminderPolicy",
 ]
@@ -199,6 +201,32 @@ class InvoiceLock:
     def is_paid(self) -> bool:
         """Whether the host reported the invoice paid."""
         return self.paid_at is not None
+
+
+@attrs.frozen
+class DeliveryRecord:
+    """One message approvalflow delivered (or was refused) about an event."""
+
+    #: ``email``, ``portal`` (client task list) or ``inbox`` (firm Inbox+).
+    channel: str
+    #: ``request``, ``resend``, ``reminder``, ``decision``, ``put_task``, ...
+    kind: str
+    recipient_id: str
+    recipient_name: str
+    #: The email address, account id (portal) or user id (inbox) used.
+    address: str
+    #: ``sent`` or ``refused`` (refused for good by the server).
+    outcome: str
+    detail: str | None = None
+
+
+@attrs.frozen
+class NotificationReport:
+    """Who was told about one event, and how (F18: recipients notified)."""
+
+    about_version: int
+    about_event: str
+    deliveries: tuple[DeliveryRecord, ...] = attrs.field(converter=tuple)
 
 
 def reminder_policy_from(value: object) -> ReminderPolicy | None:
