@@ -55,11 +55,16 @@ from approvalflow.domain.values import (
     ApprovalState,
     DocumentFacts,
     EntryPoint,
+    NotificationReport,
     Rejection,
     ReminderPolicy,
     reminder_policy_from,
 )
 from approvalflow.history import HistoryEntry, history_entry
+from approvalflow.notifications.delivery import Notifier
+from approvalflow.notifications.emails import EmailComposer
+from approvalflow.notifications.outbox import DeliveryStore, MemoryDeliveryStore
+from approvalflow.notifications.outbox_sqlite import SQLiteDeliveryStore
 from approvalflow.persistence import register_transcodings
 from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
 from approvalflow.projections.memory import MemoryViewStore
@@ -141,6 +146,7 @@ class Approvals(ReadSide, Application[UUID]):
         self.refresh_views_on_read = refresh_views_on_read
         self.refresh_views_after_write = refresh_views_after_write
         self._views = None
+        self._delivery_store: DeliveryStore | None = None
         super().__init__(env)
         self._views = _view_store(self.factory)
         if self._views is not None and self._views.needs_rebuild:
@@ -562,6 +568,55 @@ class Approvals(ReadSide, Application[UUID]):
                 sent.append(document_id)
         return sent
 
+    def record_notified(self, record_id: UUID, report: NotificationReport) -> None:
+        """Record who was told about an event (used by the delivery follower).
+
+        Recording the same event's report twice records it once.
+        """
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate: object = self.repository.get(record_id)
+            assert isinstance(aggregate, ApprovalRequest)
+            if report.about_version in aggregate.notified:
+                return []
+            aggregate.record_notified(report=report, at=now)
+            return [aggregate]
+
+        self._write([str(record_id)], plan)
+
+    def notifier(
+        self,
+        *,
+        mailer: Mailer | None = None,
+        composer: EmailComposer | None = None,
+        links: Links | None = None,
+        portal: PortalNotifications | None = None,
+        worker: str | None = None,
+    ) -> Notifier:
+        """The delivery follower for this store (see :class:`Notifier`).
+
+        Ports default to the ones given to :func:`~approvalflow.connect`;
+        ``composer`` defaults to English emails signed "Your firm" from
+        ``no-reply@example.com``, which a host will want to set.
+        """
+        chosen_mailer = mailer or self.mailer
+        chosen_links = links or self.links
+        if chosen_mailer is None or chosen_links is None:
+            msg = "deliveries need a mailer and a links port: pass mailer= and links="
+            raise ConfigurationError(msg)
+        if self._delivery_store is None:
+            self._delivery_store = _delivery_store(self.factory)
+        return Notifier(
+            self,
+            store=self._delivery_store,
+            mailer=chosen_mailer,
+            composer=composer
+            or EmailComposer(sender="no-reply@example.com", firm_name="Your firm"),
+            links=chosen_links,
+            portal=portal or self.portal,
+            worker=worker,
+        )
+
     # -- queries -----------------------------------------------------------
 
     def get_request(self, document_id: str) -> ApprovalRequest | None:
@@ -624,6 +679,16 @@ def _view_store(factory: InfrastructureFactory[Any]) -> ViewStore | None:
     if isinstance(factory, POPOFactory):
         return MemoryViewStore()
     return None
+
+
+def _delivery_store(factory: InfrastructureFactory[Any]) -> DeliveryStore:
+    """Delivery bookkeeping for the event store's kind."""
+    if isinstance(factory, SQLiteFactory):
+        return SQLiteDeliveryStore(factory.datastore)
+    if isinstance(factory, POPOFactory):
+        return MemoryDeliveryStore()
+    msg = "deliveries need an SQLite file or memory:// in this release"
+    raise ConfigurationError(msg)
 
 
 def _activity_kind(value: object) -> ActivityKind:

@@ -8,7 +8,7 @@ field names are part of the stored format: change them only with an upcaster.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -220,13 +220,17 @@ class DeliveryRecord:
     detail: str | None = None
 
 
+def _records_tuple(value: Iterable[DeliveryRecord]) -> tuple[DeliveryRecord, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class NotificationReport:
     """Who was told about one event, and how (F18: recipients notified)."""
 
     about_version: int
     about_event: str
-    deliveries: tuple[DeliveryRecord, ...] = attrs.field(converter=tuple)
+    deliveries: tuple[DeliveryRecord, ...] = attrs.field(converter=_records_tuple)
 
 
 def reminder_policy_from(value: object) -> ReminderPolicy | None:

@@ -1,0 +1,319 @@
+"""The delivery follower: recorded events in, emails and portal changes out.
+
+It reads the event log in order, outside any command's transaction:
+
+- ``Requested``, ``Resent``, ``Reminded``: an email to every user linked to
+  the account whose *Notify* flag is on when the event is delivered (F4-F6);
+  on request and resend, the account's portal task is put on top.
+- ``Approved``, ``Rejected``: the portal task goes; every firm member with the
+  *Approvals* preference gets an email and an Inbox+ note (F7).
+- ``Cancelled``: the portal task goes (F10).
+
+An event's deliveries are planned once, then each is sent and recorded. A
+temporary failure (server down) stops the follower at that event and retries
+it with growing pauses: nothing after it is sent first, nothing is lost. A
+permanent refusal (5xx) is recorded and skipped. Once every delivery of an
+event is done, a ``Notified`` event records who was told, and the follower
+moves on.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from approvalflow.domain.aggregate import ApprovalRequest
+from approvalflow.domain.errors import ConfigurationError
+from approvalflow.domain.values import DeliveryRecord, NotificationReport
+from approvalflow.notifications.emails import EmailComposer, Recipient
+from approvalflow.notifications.mailers import (
+    PermanentDeliveryError,
+)
+from approvalflow.notifications.outbox import DeliveryStore, PlannedDelivery
+from approvalflow.ports import Links, Mailer, PortalNotifications
+from approvalflow.projections.follow import read_events
+
+if TYPE_CHECKING:
+    from approvalflow.application import Approvals
+
+__all__ = ["DeliveryPass", "Notifier"]
+
+_CLIENT_EMAILS = {"Requested": "request", "Resent": "resend", "Reminded": "reminder"}
+_DECISIONS = ("Approved", "Rejected")
+
+
+@attrs.frozen
+class DeliveryPass:
+    """What one delivery pass did."""
+
+    events: int = 0
+    sent: int = 0
+    refused: int = 0
+    #: True when a temporary failure holds the follower at an event.
+    blocked: bool = False
+    #: True when another worker holds the delivery lease.
+    leased_elsewhere: bool = False
+
+
+class Notifier:
+    """Delivers notifications for one application (see the module doc).
+
+    ``worker`` names this worker in the lease (host name and a random part by
+    default). ``lease`` must comfortably exceed the time one message can
+    take (the mailer's timeout). Failed deliveries wait ``backoff(attempts)``
+    before the next try: 30 s, doubling, at most 30 minutes by default.
+    """
+
+    def __init__(
+        self,
+        app: Approvals,
+        *,
+        store: DeliveryStore,
+        mailer: Mailer,
+        composer: EmailComposer,
+        links: Links,
+        portal: PortalNotifications | None = None,
+        worker: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        backoff: Callable[[int], timedelta] | None = None,
+    ) -> None:
+        if mailer is None or links is None:
+            msg = "deliveries need a mailer and a links port"
+            raise ConfigurationError(msg)
+        self.app = app
+        self.store = store
+        self.mailer = mailer
+        self.composer = composer
+        self.links = links
+        self.portal = portal
+        self.worker = worker or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+        self.backoff = backoff or _default_backoff
+
+    # -- the pass ----------------------------------------------------------------
+
+    def run_once(self, max_events: int = 200) -> DeliveryPass:
+        """Deliver what the log holds beyond the position, up to ``max_events``."""
+        if not self._renew():
+            return DeliveryPass(leased_elsewhere=True)
+        position = self.store.position()
+        events = sent = refused = 0
+        for notification_id, event in read_events(self.app, position, max_events):
+            outcome = self._deliver(notification_id, event)
+            sent += outcome.sent
+            refused += outcome.refused
+            if outcome.blocked or outcome.leased_elsewhere:
+                return attrs.evolve(outcome, events=events, sent=sent, refused=refused)
+            if not self.store.advance(position, notification_id):
+                break  # another worker took over meanwhile; it carries on
+            position = notification_id
+            events += 1
+        return DeliveryPass(events=events, sent=sent, refused=refused)
+
+    def stop(self) -> None:
+        """Give the lease up so another worker can take over at once."""
+        self.store.release(self.worker)
+
+    def _renew(self) -> bool:
+        now = self.app.clock.now()
+        return self.store.acquire(self.worker, now, now + self.lease)
+
+    def _deliver(self, notification_id: int, event: Any) -> DeliveryPass:
+        plan = self.store.planned(notification_id)
+        if plan is None:
+            plan = self._plan(notification_id, event)
+            if not plan:
+                return DeliveryPass()
+            self.store.plan(plan)
+            plan = self.store.planned(notification_id) or []
+        sent = refused = 0
+        for delivery in plan:
+            if delivery.status != "pending":
+                continue
+            now = self.app.clock.now()
+            if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+                return DeliveryPass(sent=sent, refused=refused, blocked=True)
+            if not self._renew():
+                return DeliveryPass(sent=sent, refused=refused, leased_elsewhere=True)
+            try:
+                self._send(delivery, event, now)
+            except PermanentDeliveryError as exc:
+                self.store.update(
+                    attrs.evolve(
+                        delivery,
+                        status="refused",
+                        attempts=delivery.attempts + 1,
+                        done_at=now,
+                        last_error=str(exc),
+                    )
+                )
+                refused += 1
+            except Exception as exc:
+                attempts = delivery.attempts + 1
+                self.store.update(
+                    attrs.evolve(
+                        delivery,
+                        attempts=attempts,
+                        next_attempt_at=now + self.backoff(attempts),
+                        last_error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
+                return DeliveryPass(sent=sent, refused=refused, blocked=True)
+            else:
+                self.store.update(
+                    attrs.evolve(
+                        delivery,
+                        status="sent",
+                        attempts=delivery.attempts + 1,
+                        done_at=now,
+                    )
+                )
+                sent += 1
+        self._record(event, self.store.planned(notification_id) or [])
+        return DeliveryPass(sent=sent, refused=refused)
+
+    # -- planning ----------------------------------------------------------------
+
+    def _plan(self, notification_id: int, event: Any) -> list[PlannedDelivery]:
+        name = type(event).__name__
+        if name not in _CLIENT_EMAILS and name not in (*_DECISIONS, "Cancelled"):
+            return []
+        state = self._state_at(event)
+        cycle = state.cycles[event.cycle - 1]
+        account_id = cycle.document.account_id
+        directory = self.app.directory
+        planned: list[tuple[str, str, str, str, str, str | None]] = []
+        if name in _CLIENT_EMAILS:
+            for link in directory.account_links(account_id):
+                user = directory.client_user(link.user_id)
+                if link.notify and user is not None:
+                    planned.append(
+                        ("email", _CLIENT_EMAILS[name], user.user_id, user.name,
+                         user.email, user.language)
+                    )  # fmt: skip
+            if self.portal is not None and name != "Reminded":
+                planned.append(
+                    ("portal", "put_task", account_id, account_id, account_id, None)
+                )
+        else:
+            if self.portal is not None:
+                planned.append(
+                    ("portal", "remove_task", account_id, account_id, account_id, None)
+                )
+            if name in _DECISIONS:
+                for member in directory.approvals_subscribers():
+                    planned.append(
+                        ("email", "decision", member.user_id, member.name,
+                         member.email, member.language)
+                    )  # fmt: skip
+                    if self.portal is not None:
+                        planned.append(
+                            ("inbox", "decision", member.user_id, member.name,
+                             member.user_id, member.language)
+                        )  # fmt: skip
+        return [
+            PlannedDelivery(notification_id, seq, *fields)
+            for seq, fields in enumerate(planned)
+        ]
+
+    def _state_at(self, event: Any) -> ApprovalRequest:
+        """The aggregate as it was right after ``event``."""
+        state: object = self.app.repository.get(
+            event.originator_id, version=event.originator_version
+        )
+        assert isinstance(state, ApprovalRequest)
+        return state
+
+    # -- sending -----------------------------------------------------------------
+
+    def _send(self, delivery: PlannedDelivery, event: Any, now: datetime) -> None:
+        state = self._state_at(event)
+        cycle = state.cycles[event.cycle - 1]
+        document = cycle.document
+        if delivery.channel == "portal":
+            assert self.portal is not None
+            if delivery.kind == "put_task":
+                self.portal.put_task(
+                    document.account_id, document.document_id, document.name
+                )
+            else:
+                self.portal.remove_task(document.account_id, document.document_id)
+            return
+        approved = type(event).__name__ == "Approved"
+        if delivery.channel == "inbox":
+            assert self.portal is not None  # inbox notes are planned only with one
+            verb = "approved" if approved else "rejected"
+            self.portal.notify_inbox(
+                delivery.recipient_id,
+                document.document_id,
+                f"{event.by.name} {verb} {document.name}",
+            )
+            return
+        context: dict[str, Any] = {
+            "document_name": document.name,
+            "file_type": document.file_type,
+            "link": self.links.review_documents(
+                document.account_id, document.document_id
+            ),
+        }
+        if delivery.kind == "request":
+            context["message"] = event.message
+        elif delivery.kind == "resend":
+            context["message"] = event.message or cycle.message
+        elif delivery.kind == "reminder":
+            context["message"] = cycle.latest_message
+            context["number"] = event.number
+            context["count"] = (
+                cycle.reminders.count if cycle.reminders else event.number
+            )
+        else:
+            account = self.app.directory.account(document.account_id)
+            rejection = getattr(event, "rejection", None)
+            context.update(
+                client_name=event.by.name,
+                account_name=account.name if account else document.account_id,
+                approved=approved,
+                reasons=list(rejection.reasons) if rejection else [],
+                comment=rejection.comment if rejection else event.comment,
+            )
+        recipient = Recipient(
+            delivery.recipient_id,
+            delivery.recipient_name,
+            delivery.address,
+            delivery.language,
+        )
+        key = f"{event.originator_id.hex}:{event.originator_version}"
+        self.mailer.send(
+            self.composer.compose(delivery.kind, recipient, context, key=key, at=now)
+        )
+
+    def _record(self, event: Any, plan: list[PlannedDelivery]) -> None:
+        if not plan:
+            return
+        report = NotificationReport(
+            about_version=event.originator_version,
+            about_event=type(event).__name__,
+            deliveries=tuple(
+                DeliveryRecord(
+                    channel=d.channel,
+                    kind=d.kind,
+                    recipient_id=d.recipient_id,
+                    recipient_name=d.recipient_name,
+                    address=d.address,
+                    outcome=d.status,
+                    detail=d.last_error if d.status == "refused" else None,
+                )
+                for d in plan
+            ),
+        )
+        self.app.record_notified(event.originator_id, report)
+
+
+def _default_backoff(attempts: int) -> timedelta:
+    doubling = 1 << min(max(attempts - 1, 0), 16)
+    return min(timedelta(seconds=30) * doubling, timedelta(minutes=30))
