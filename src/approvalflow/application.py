@@ -63,7 +63,11 @@ from approvalflow.domain.values import (
 from approvalflow.history import HistoryEntry, history_entry
 from approvalflow.notifications.delivery import Notifier
 from approvalflow.notifications.emails import EmailComposer
-from approvalflow.notifications.outbox import DeliveryStore, MemoryDeliveryStore
+from approvalflow.notifications.outbox import (
+    Backlog,
+    DeliveryStore,
+    MemoryDeliveryStore,
+)
 from approvalflow.notifications.outbox_sqlite import SQLiteDeliveryStore
 from approvalflow.persistence import register_transcodings
 from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
@@ -583,6 +587,12 @@ class Approvals(ReadSide, Application[UUID]):
             return [aggregate]
 
         self._write([str(record_id)], plan)
+
+    def delivery_backlog(self) -> Backlog:
+        """How far deliveries lag behind the log, and what waits or failed."""
+        if self._delivery_store is None:
+            self._delivery_store = _delivery_store(self.factory)
+        return self._delivery_store.backlog(self.recorder.max_notification_id() or 0)
 
     def notifier(
         self,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
+import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -146,3 +151,217 @@ def projections_rebuild(db: str | None) -> None:
         f"Rebuilt the read models from {total} events in {elapsed:.2f} s "
         f"({rate:,.0f} events/s)."
     )
+
+
+def load_object(spec: str) -> Any:
+    """The object named ``module:attribute``; a callable is called with no arguments."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        msg = f"{spec!r} is not of the form package.module:attribute"
+        raise click.BadParameter(msg)
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        msg = f"cannot load {spec!r}: {exc}"
+        raise click.BadParameter(msg) from exc
+    return found() if callable(found) and not hasattr(found, "document") else found
+
+
+@main.group()
+def reminders() -> None:
+    """Automatic reminders (F6)."""
+
+
+@reminders.command("run")
+@click.option("--db", default=None, help=_DB_HELP)
+def reminders_run(db: str | None) -> None:
+    """Record every reminder due now, once (for cron)."""
+    try:
+        with connect(store_url(db)) as app:
+            sent = app.send_due_reminders()
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{len(sent)} reminder(s) recorded" + (": " + ", ".join(sent) if sent else ".")
+    )
+
+
+@main.group()
+def deliveries() -> None:
+    """Emails, portal tasks and Inbox+ notes sent from the event log."""
+
+
+@deliveries.command("status")
+@click.option("--db", default=None, help=_DB_HELP)
+def deliveries_status(db: str | None) -> None:
+    """Show the delivery backlog: position, waiting and refused messages."""
+    try:
+        with connect(store_url(db), refresh_views_on_read=False) as app:
+            backlog = app.delivery_backlog()
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"position {backlog.position} of {backlog.head} events")
+    holder = backlog.lease_holder or "nobody"
+    until = (
+        f" until {backlog.lease_until:%Y-%m-%d %H:%M:%S} UTC"
+        if backlog.lease_until
+        else ""
+    )
+    click.echo(f"lease held by {holder}{until}")
+    click.echo(f"waiting: {len(backlog.waiting)}")
+    for d in backlog.waiting:
+        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
+        retry = (
+            f", next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+            if d.next_attempt_at
+            else ""
+        )
+        error = f" - {d.last_error}" if d.last_error else ""
+        click.echo(f"  {where}: {d.attempts} attempt(s){retry}{error}")
+    click.echo(f"refused for good: {len(backlog.refused)}")
+    for d in backlog.refused:
+        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
+        click.echo(f"  {where}: {d.last_error}")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
+    """A click option that can also be set by ``APPROVALFLOW_<env>``."""
+    return click.option(
+        *names, envvar=f"APPROVALFLOW_{env}", show_envvar=True, **kwargs
+    )
+
+
+@main.command()
+@click.option("--db", default=None, help=_DB_HELP)
+@_option(
+    "--directory",
+    "directory_spec",
+    env="DIRECTORY",
+    required=True,
+    help="The host's Directory as package.module:attribute (an object, or a "
+    "callable making one).",
+)
+@_option(
+    "--links",
+    "links_spec",
+    env="LINKS",
+    help="The host's Links as package.module:attribute; default: links under "
+    "--portal-url.",
+)
+@_option(
+    "--portal",
+    "portal_spec",
+    env="PORTAL",
+    help="The host's PortalNotifications as package.module:attribute (without "
+    "one, portal tasks and Inbox+ notes are not sent).",
+)
+@_option("--portal-url", env="PORTAL_URL", default="https://portal.example.com")
+@_option("--smtp-host", env="SMTP_HOST", help="SMTP server; or use --mail-dir.")
+@_option("--smtp-port", env="SMTP_PORT", type=int, default=587, show_default=True)
+@_option(
+    "--smtp-security",
+    env="SMTP_SECURITY",
+    type=click.Choice(["starttls", "tls", "none"]),
+    default="starttls",
+    show_default=True,
+)
+@_option("--smtp-user", env="SMTP_USER")
+@_option("--smtp-password", env="SMTP_PASSWORD", help="Best given in the variable.")
+@_option("--smtp-timeout", env="SMTP_TIMEOUT", type=float, default=30.0)
+@_option(
+    "--mail-dir",
+    env="MAIL_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write .eml files here instead of using SMTP.",
+)
+@_option("--sender", env="SENDER", required=True, help="The From address.")
+@_option("--firm-name", env="FIRM_NAME", required=True, help="How emails sign.")
+@_option(
+    "--language",
+    env="LANGUAGE",
+    type=click.Choice(["en", "fr"]),
+    default="en",
+    show_default=True,
+    help="For recipients without a language of their own.",
+)
+@click.option("--interval", type=float, default=5.0, show_default=True)
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+def worker(**options: Any) -> None:
+    """Send due reminders and deliver notifications until stopped.
+
+    SIGTERM or Ctrl-C stops it after the message in hand; nothing is lost:
+    the next start carries on from the recorded position.
+    """
+    from approvalflow.worker import Worker  # noqa: PLC0415 - only this command needs it
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        mailer, composer, ports = _worker_ports(options)
+        with connect(store_url(options["db"]), mailer=mailer, **ports) as app:
+            runner = Worker(
+                app, app.notifier(composer=composer), interval=options["interval"]
+            )
+            if options["once"]:
+                done = runner.run_once()
+                runner.stop()
+                d = done.deliveries
+                waiting = ", waiting to retry" if d.blocked else ""
+                reminded = len(done.reminders)
+                click.echo(
+                    f"{reminded} reminder(s); {d.events} event(s) delivered, "
+                    f"{d.sent} sent, {d.refused} refused{waiting}"
+                )
+                return
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: runner.stop())
+            click.echo("worker started", err=True)
+            runner.run()
+            click.echo("worker stopped", err=True)
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _worker_ports(options: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    from approvalflow.notifications.emails import EmailComposer  # noqa: PLC0415
+    from approvalflow.notifications.mailers import FileMailer, SMTPMailer  # noqa: PLC0415
+    from approvalflow.testing import StaticLinks  # noqa: PLC0415
+
+    if (options["smtp_host"] is None) == (options["mail_dir"] is None):
+        raise click.UsageError("give exactly one of --smtp-host and --mail-dir")
+    mailer: Any
+    if options["smtp_host"] is not None:
+        mailer = SMTPMailer(
+            options["smtp_host"],
+            options["smtp_port"],
+            security=options["smtp_security"],
+            username=options["smtp_user"],
+            password=options["smtp_password"],
+            timeout=options["smtp_timeout"],
+        )
+        mailer.check()  # a wrong setting fails now, not at the first email
+    else:
+        mailer = FileMailer(options["mail_dir"])
+    composer = EmailComposer(
+        sender=options["sender"],
+        firm_name=options["firm_name"],
+        default_language=options["language"],
+    )
+    ports = {
+        "directory": load_object(options["directory_spec"]),
+        "links": (
+            load_object(options["links_spec"])
+            if options["links_spec"]
+            else StaticLinks(options["portal_url"])
+        ),
+        "portal": load_object(options["portal_spec"])
+        if options["portal_spec"]
+        else None,
+    }
+    return mailer, composer, ports

@@ -97,13 +97,21 @@ class Notifier:
 
     # -- the pass ----------------------------------------------------------------
 
-    def run_once(self, max_events: int = 200) -> DeliveryPass:
-        """Deliver what the log holds beyond the position, up to ``max_events``."""
+    def run_once(
+        self, max_events: int = 200, should_stop: Callable[[], bool] | None = None
+    ) -> DeliveryPass:
+        """Deliver what the log holds beyond the position, up to ``max_events``.
+
+        ``should_stop`` is asked between events: a worker told to stop ends
+        the pass after the event in hand, losing nothing.
+        """
         if not self._renew():
             return DeliveryPass(leased_elsewhere=True)
         position = self.store.position()
         events = sent = refused = 0
         for notification_id, event in read_events(self.app, position, max_events):
+            if should_stop is not None and should_stop():
+                break
             outcome = self._deliver(notification_id, event)
             sent += outcome.sent
             refused += outcome.refused

@@ -1,0 +1,82 @@
+"""The worker: automatic reminders and deliveries, continuously or once.
+
+Run it with ``approvalflow worker`` (or embed :class:`Worker`). Several
+workers may run against one store: reminders are recorded once per slot
+(each is re-checked by its aggregate), and one worker at a time holds the
+delivery lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import attrs
+
+from approvalflow.application import Approvals
+from approvalflow.notifications.delivery import DeliveryPass, Notifier
+
+__all__ = ["Worker", "WorkerPass"]
+
+log = logging.getLogger("approvalflow.worker")
+
+
+@attrs.frozen
+class WorkerPass:
+    """What one pass of the worker did."""
+
+    reminders: tuple[str, ...]
+    deliveries: DeliveryPass
+
+
+class Worker:
+    """Sends due reminders, then delivers notifications, every ``interval`` s."""
+
+    def __init__(
+        self, app: Approvals, notifier: Notifier | None, *, interval: float = 5.0
+    ) -> None:
+        self.app = app
+        self.notifier = notifier
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run_once(self) -> WorkerPass:
+        """One pass: record due reminders, then deliver what is waiting."""
+        reminded = tuple(self.app.send_due_reminders())
+        delivered = DeliveryPass()
+        if self.notifier is not None:
+            # Deliver in several bounded passes so a long backlog still
+            # notices a stop request between events.
+            delivered = self.notifier.run_once(should_stop=self.stopping.is_set)
+        return WorkerPass(reminded, delivered)
+
+    def run(self) -> None:
+        """Run passes until :meth:`stop` is called (e.g. from a signal)."""
+        try:
+            while not self.stopping.is_set():
+                try:
+                    done = self.run_once()
+                except Exception:
+                    # One bad pass (database busy, ...) must not kill the
+                    # worker; the next pass starts from the recorded position.
+                    log.exception("worker pass failed; retrying after the interval")
+                else:
+                    if done.reminders or done.deliveries.events:
+                        log.info(
+                            "reminded %d, delivered %d events (%d sent, %d refused)%s",
+                            len(done.reminders),
+                            done.deliveries.events,
+                            done.deliveries.sent,
+                            done.deliveries.refused,
+                            ", waiting to retry" if done.deliveries.blocked else "",
+                        )
+                    if done.deliveries.events and not done.deliveries.blocked:
+                        continue  # more may be waiting: no pause
+                self.stopping.wait(self.interval)
+        finally:
+            if self.notifier is not None:
+                self.notifier.stop()
+
+    def stop(self) -> None:
+        """Ask the worker to stop after the message in hand."""
+        self.stopping.set()
