@@ -39,6 +39,7 @@ class Worker:
         self.notifier = notifier
         self.interval = interval
         self.stopping = threading.Event()
+        self._running = False
 
     def run_once(self) -> WorkerPass:
         """One pass: record due reminders, then deliver what is waiting."""
@@ -52,6 +53,7 @@ class Worker:
 
     def run(self) -> None:
         """Run passes until :meth:`stop` is called (e.g. from a signal)."""
+        self._running = True
         try:
             while not self.stopping.is_set():
                 try:
@@ -74,9 +76,16 @@ class Worker:
                         continue  # more may be waiting: no pause
                 self.stopping.wait(self.interval)
         finally:
+            self._running = False
             if self.notifier is not None:
                 self.notifier.stop()
 
     def stop(self) -> None:
-        """Ask the worker to stop after the message in hand."""
+        """Ask the worker to stop after the message in hand.
+
+        Safe from a signal handler. A worker that is not running (one pass
+        with :meth:`run_once`) gives its delivery lease up at once.
+        """
         self.stopping.set()
+        if self.notifier is not None and not self._running:
+            self.notifier.stop()
