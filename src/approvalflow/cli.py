@@ -313,6 +313,8 @@ def worker(**options: Any) -> None:
                 runner.stop()
                 d = done.deliveries
                 waiting = ", waiting to retry" if d.blocked else ""
+                if d.leased_elsewhere:
+                    waiting = "; another worker holds the delivery lease"
                 reminded = len(done.reminders)
                 click.echo(
                     f"{reminded} reminder(s); {d.events} event(s) delivered, "

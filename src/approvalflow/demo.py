@@ -9,15 +9,21 @@ file, the demo records nothing new and replays the stored history.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
 
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect
 from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.domain.values import EntryPoint, ReminderPolicy
-from approvalflow.testing import ControllableClock, InMemoryDirectory
+from approvalflow.notifications.emails import EmailComposer
+from approvalflow.notifications.mailers import FileMailer
+from approvalflow.testing import ControllableClock, InMemoryDirectory, StaticLinks
 
 __all__ = ["DEMO_DOCUMENTS", "demo_directory", "run_demo"]
 
@@ -152,6 +158,81 @@ def _story(
     say("...and asks Dupont & Fils to approve it (still pending).")
 
 
+class DemoPortal:
+    """The client portal and Inbox+, kept in a JSON file beside the demo's store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state: dict[str, Any] = (
+            json.loads(path.read_text())
+            if path.exists()
+            else {"tasks": {}, "inbox": {}}
+        )
+
+    def _save(self) -> None:
+        self.path.write_text(json.dumps(self.state, indent=2, ensure_ascii=False))
+
+    def put_task(self, account_id: str, document_id: str, title: str) -> None:
+        """Put the account's task for the document on top."""
+        tasks = [
+            t for t in self.state["tasks"].get(account_id, []) if t[0] != document_id
+        ]
+        self.state["tasks"][account_id] = [[document_id, title], *tasks]
+        self._save()
+
+    def remove_task(self, account_id: str, document_id: str) -> None:
+        """Remove the account's task for the document."""
+        tasks = self.state["tasks"].get(account_id, [])
+        self.state["tasks"][account_id] = [t for t in tasks if t[0] != document_id]
+        self._save()
+
+    def notify_inbox(self, user_id: str, document_id: str, text: str) -> None:
+        """Add an Inbox+ note for a firm member."""
+        self.state["inbox"].setdefault(user_id, []).append(text)
+        self._save()
+
+
+def _deliver(app: Approvals, folder: Path, portal: DemoPortal) -> None:
+    notifier = app.notifier(
+        mailer=FileMailer(folder),
+        links=StaticLinks("https://portal.martin-associes.example"),
+        portal=portal,
+        composer=EmailComposer(
+            sender="cabinet@martin-associes.example",
+            firm_name="Martin & Associés",
+            default_language="en",
+        ),
+        worker="demo",
+    )
+    while notifier.run_once().events:
+        pass  # again: recording who was told adds events of its own
+    notifier.stop()
+
+
+def _print_messages(
+    folder: Path, portal: DemoPortal, echo: Callable[[str], None]
+) -> None:
+    echo(f"== Emails sent (one .eml file each, in {folder})")
+    messages = sorted(
+        FileMailer(folder).messages(),
+        key=lambda m: (parsedate_to_datetime(str(m["Date"])), str(m["To"])),
+    )
+    for message in messages:
+        sent = parsedate_to_datetime(str(message["Date"]))
+        echo(
+            f"   {_when(sent)}  [{message['Content-Language']}] to {message['To']}:"
+            f" {message['Subject']}"
+        )
+    echo("")
+    echo("== Portal: Dupont & Fils' Pending action list (top first)")
+    for document_id, title in portal.state["tasks"].get("dupont", []):
+        echo(f"   {title} ({document_id})")
+    echo("")
+    echo("== Inbox+ of Anna Martin (Approvals notifications on)")
+    for text in portal.state["inbox"].get("anna", []):
+        echo(f"   {text}")
+
+
 def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
     """Run the story on the store at ``url`` (or replay it); print it all.
 
@@ -159,13 +240,24 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
     """
     clock = ControllableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     where = url.removeprefix("sqlite:///")
+    # With an SQLite file, emails are .eml files and the portal a JSON file
+    # beside it, so a second run can show them too.
+    on_file = where != url
+    folder = Path(f"{where}-mail")
+    portal = DemoPortal(Path(f"{where}-portal.json")) if on_file else None
     with connect(url, directory=demo_directory(), clock=clock) as app:
         recorded_before = app.get_request(DEMO_DOCUMENTS[0]) is not None
         if recorded_before:
             echo(f"Replaying the history stored in {where} (nothing new recorded).")
         else:
             echo(f"Recording the demo story in {where}:")
-            _story(app, clock, lambda line: echo(f"  - {line}"))
+
+            def step(line: str) -> None:
+                echo(f"  - {line}")
+                if portal is not None:  # the worker runs between the steps
+                    _deliver(app, folder, portal)
+
+            _story(app, clock, step)
         # The lists are read "now", the same moment on every run.
         clock.set(max(clock.now(), DEMO_NOW))
         for doc_id in DEMO_DOCUMENTS:
@@ -173,6 +265,9 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
             _print_document(app, doc_id, echo)
         echo("")
         _print_lists(app, echo)
+        if portal is not None:
+            echo("")
+            _print_messages(folder, portal, echo)
     if not recorded_before:
         echo("")
         echo("Run the demo again to replay this history from the file.")

@@ -50,9 +50,17 @@ def test_demo_tells_the_story_then_replays_it(tmp_path: Path) -> None:
         "== Accounts with pending approvals\n   dupont: 1 pending",
         "tax-return-2025: cannot show the rejection reasons",
         "ActivityReported: uploaded Engagement letter",
+        "== Emails sent (one .eml file each, in",
+        "[en] to Claire Dupont <claire@dupont.example>: Reminder 1 of 2: please review",
+        "[fr] to Anna Martin <anna@martin-associes.example>: Claire Dupont a refusé",
+        "== Portal: Dupont & Fils' Pending action list (top first)\n   Q3 bookkeeping",
+        "== Inbox+ of Anna Martin (Approvals notifications on)\n"
+        "   Claire Dupont rejected 2025 Tax return\n   Marc Dupont approved",
     ):
         assert expected in out, expected
     assert (tmp_path / "story.sqlite3").exists()
+    assert len(list((tmp_path / "story.sqlite3-mail").glob("*.eml"))) == 8
+    assert "to Marc Dupont" not in out  # Notify off
 
     second = approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -71,7 +79,9 @@ def test_history_command_reads_the_store_alone(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "tax-return-2025: approved"
-    assert len(lines) == 1 + 7
+    # 7 events of the story, and who was told about the 6 that notify people.
+    assert len(lines) == 1 + 7 + 6
+    assert sum("Notified: about #" in line for line in lines) == 6
     missing = approvalflow_cli("history", "nope", "--db", "story.sqlite3", cwd=tmp_path)
     assert missing.returncode == 1
     assert "no history recorded for document 'nope'" in missing.stderr
@@ -125,7 +135,7 @@ def test_audit_export_command(tmp_path: Path) -> None:
     )
     assert jsonl.returncode == 0, jsonl.stderr
     events = [json.loads(line)["event"] for line in jsonl.stdout.splitlines()]
-    assert events == [
+    assert [e for e in events if e != "Notified"] == [
         "Created", "Requested", "Reminded", "Resent",
         "Rejected", "Requested", "Approved",
     ]  # fmt: skip
@@ -140,4 +150,13 @@ def test_audit_export_command(tmp_path: Path) -> None:
     )
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [r["event"] for r in rows] == events
-    assert rows[4]["actor_name"] == "Claire Dupont"
+    rejected = next(r for r in rows if r["event"] == "Rejected")
+    assert rejected["actor_name"] == "Claire Dupont"
+    told = [
+        json.loads(r["details"])["report"] for r in rows if r["event"] == "Notified"
+    ]
+    first = told[0]["deliveries"]
+    assert [(d["channel"], d["recipient_id"], d["outcome"]) for d in first] == [
+        ("email", "claire", "sent"),  # Marc has Notify off: no email
+        ("portal", "dupont", "sent"),
+    ]
