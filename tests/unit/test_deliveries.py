@@ -1,0 +1,277 @@
+"""Delivering notifications from the log: who gets what, outages, refusals, leases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+
+import pytest
+
+from approvalflow import Approvals, ApprovalState, ReminderPolicy
+from approvalflow.notifications.delivery import Notifier
+from approvalflow.notifications.emails import EmailComposer, Recipient, header_safe
+from approvalflow.notifications.mailers import (
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
+from approvalflow.ports import ClientUser
+from approvalflow.testing import (
+    ControllableClock,
+    InMemoryDirectory,
+    RecordingMailer,
+    RecordingPortal,
+    StaticLinks,
+)
+from tests.helpers import START
+
+COMPOSER = EmailComposer(
+    sender="cabinet@firm.example", firm_name="Martin", default_language="en"
+)
+
+
+class FlakyMailer(RecordingMailer):
+    """Fails for some addresses: for good, or until told otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.refuse: set[str] = set()
+        self.attempts = 0
+
+    def send(self, message: EmailMessage) -> None:
+        self.attempts += 1
+        if self.down:
+            raise TemporaryDeliveryError("server down")
+        if message["To"].addresses[0].addr_spec in self.refuse:
+            raise PermanentDeliveryError("550 mailbox unavailable")
+        super().send(message)
+
+
+@pytest.fixture
+def mailer() -> FlakyMailer:
+    return FlakyMailer()
+
+
+@pytest.fixture
+def portal() -> RecordingPortal:
+    return RecordingPortal()
+
+
+@pytest.fixture
+def notifier(app: Approvals, mailer: FlakyMailer, portal: RecordingPortal) -> Notifier:
+    return app.notifier(
+        mailer=mailer,
+        portal=portal,
+        links=StaticLinks("https://p.example"),
+        composer=COMPOSER,
+    )
+
+
+def deliver_all(notifier: Notifier) -> None:
+    while notifier.run_once().events:
+        pass
+
+
+def to_and_subject(mailer: RecordingMailer) -> list[tuple[str, str]]:
+    return [(m["To"].addresses[0].username, str(m["Subject"])) for m in mailer.sent]
+
+
+def test_a_request_emails_linked_users_with_notify_on_and_adds_a_task(
+    app: Approvals, notifier: Notifier, mailer: FlakyMailer, portal: RecordingPortal
+) -> None:
+    app.request_approval("d1", by="f1", message="Please check page 2")
+    deliver_all(notifier)
+    assert to_and_subject(mailer) == [
+        ("claire", 'Martin asks you to approve "Document 1"')
+    ]
+    body = mailer.sent[0].get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Please check page 2" in text
+    assert "https://p.example/accounts/acme/documents/d1" in text
+    assert [t.document_id for t in portal.tasks["acme"]] == ["d1"]
+
+
+def test_notify_flags_are_read_when_sending(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+) -> None:
+    app.request_approval("d1", by="f1")
+    directory.link("acme", "c2", notify=True)  # turned on before the worker ran
+    directory.link("acme", "c1", notify=False)
+    deliver_all(notifier)
+    assert [to for to, _ in to_and_subject(mailer)] == ["marc"]
+
+
+def test_resend_reminder_decision_and_cancel(
+    app: Approvals,
+    clock: ControllableClock,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    portal: RecordingPortal,
+    directory: InMemoryDirectory,
+) -> None:
+    directory.client_users["c1"] = ClientUser(
+        "c1", "Claire Dupont", "claire@acme.example", "fr"
+    )
+    app.request_approvals(["d1", "d2"], by="f1")
+    app.request_approval("d3", by="f1", reminders=ReminderPolicy(2, 2))
+    deliver_all(notifier)
+    assert [t.document_id for t in portal.tasks["acme"]] == ["d3", "d2", "d1"]
+    app.resend("d1", by="f2", message="Nouveau message")
+    clock.advance(days=2)
+    app.send_due_reminders()
+    deliver_all(notifier)
+    assert [t.document_id for t in portal.tasks["acme"]] == ["d1", "d3", "d2"]
+    subjects = [s for _, s in to_and_subject(mailer)][3:]
+    assert subjects == [
+        "Merci de vérifier « Document 1 » pour Martin",
+        "Rappel 1 sur 2 : merci de vérifier « Document 3 »",
+    ]
+    app.reject("d1", by="c2", reasons=["Wrong year"], comment="See p.2")
+    app.cancel("d2", by="f1")
+    deliver_all(notifier)
+    assert [t.document_id for t in portal.tasks["acme"]] == ["d3"]
+    firm = [(to, s) for to, s in to_and_subject(mailer) if to == "anna"]
+    assert firm == [("anna", 'Marc Dupont rejected "Document 1"')]  # f1 subscribes
+    decision = mailer.sent[-1].get_body(("plain",))
+    assert decision is not None
+    assert "Wrong year" in decision.get_content()
+    assert "See p.2" in decision.get_content()
+    assert portal.inbox["f1"] == [("d1", "Marc Dupont rejected Document 1")]
+    assert "f2" not in portal.inbox  # no Approvals preference
+
+
+def test_an_outage_holds_the_queue_and_loses_nothing(
+    app: Approvals, clock: ControllableClock, notifier: Notifier, mailer: FlakyMailer
+) -> None:
+    mailer.down = True
+    app.request_approval("d1", by="f1")
+    app.request_approval("d2", by="f1")
+    first = notifier.run_once()
+    assert first.blocked
+    assert mailer.sent == []
+    backlog = app.delivery_backlog()
+    assert [d.last_error for d in backlog.waiting] == [
+        "TemporaryDeliveryError: server down"
+    ]
+    # Retried with growing pauses, never skipping ahead to d2.
+    clock.advance(seconds=29)
+    assert notifier.run_once().blocked
+    assert mailer.attempts == 1
+    clock.advance(seconds=1)
+    assert notifier.run_once().blocked
+    assert mailer.attempts == 2
+    clock.advance(seconds=59)
+    notifier.run_once()
+    assert mailer.attempts == 2  # the second pause is a minute
+    mailer.down = False
+    clock.advance(seconds=1)
+    deliver_all(notifier)
+    assert [m["To"].addresses[0].username for m in mailer.sent] == ["claire", "claire"]
+    subjects = [str(m["Subject"]) for m in mailer.sent]
+    assert subjects == [
+        'Martin asks you to approve "Document 1"',
+        'Martin asks you to approve "Document 2"',
+    ]
+    assert app.delivery_backlog().waiting == ()
+
+
+def test_a_permanent_refusal_is_recorded_and_blocks_no_one(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+) -> None:
+    directory.link("acme", "c2", notify=True)
+    mailer.refuse.add("claire@acme.example")
+    app.request_approval("d1", by="f1")
+    app.request_approval("d2", by="f1")
+    deliver_all(notifier)
+    assert [m["To"].addresses[0].username for m in mailer.sent] == ["marc", "marc"]
+    refused = app.delivery_backlog().refused
+    assert [(d.address, d.last_error) for d in refused] == [
+        ("claire@acme.example", "550 mailbox unavailable"),
+        ("claire@acme.example", "550 mailbox unavailable"),
+    ]
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    assert len(told) == 1
+    assert "Claire Dupont <claire@acme.example> (refused: 550 mailbox unavailable)" in (
+        told[0].summary
+    )
+    assert "emailed Marc Dupont <marc@acme.example>" in told[0].summary
+
+
+def test_who_was_told_is_recorded_once_per_event(
+    app: Approvals, notifier: Notifier
+) -> None:
+    app.request_approval("d1", by="f1")
+    app.approve("d1", by="c1")
+    deliver_all(notifier)
+    deliver_all(notifier)
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    assert [a.details["report"]["about_event"] for a in told] == [
+        "Requested",
+        "Approved",
+    ]
+    assert app.status("d1").state is ApprovalState.APPROVED
+
+
+def test_one_worker_at_a_time_holds_the_lease(
+    app: Approvals,
+    clock: ControllableClock,
+    mailer: FlakyMailer,
+    portal: RecordingPortal,
+) -> None:
+    links = StaticLinks()
+    first = app.notifier(mailer=mailer, portal=portal, links=links, worker="one")
+    second = app.notifier(mailer=mailer, portal=portal, links=links, worker="two")
+    app.request_approval("d1", by="f1")
+    assert first.run_once().events
+    app.request_approval("d2", by="f1")
+    assert second.run_once().leased_elsewhere
+    clock.advance(minutes=3)  # the first worker died: its lease runs out
+    assert second.run_once().events
+    assert not first.run_once().events  # now the second holds it
+    second.stop()
+    deliver_all(first)
+    assert len(mailer.sent) == 2
+
+
+def test_header_injection_is_neutralised() -> None:
+    evil = "Claire\r\nBcc: everyone@example.com"
+    message = COMPOSER.compose(
+        "request",
+        Recipient("c1", evil, "claire@acme.example"),
+        {
+            "document_name": "Doc\nX-Evil: 1",
+            "file_type": "pdf",
+            "message": None,
+            "link": "x",
+        },
+        key="k",
+        at=START,
+    )
+    raw = message.as_string()
+    assert "\nBcc:" not in raw
+    assert "\nX-Evil:" not in raw
+    assert message["Subject"] == 'Martin asks you to approve "Doc X-Evil: 1"'
+    assert header_safe("a\u2028b\x00c") == "a b c"
+
+
+def test_message_ids_are_stable_per_event_and_recipient() -> None:
+    alice = Recipient("u1", "A", "a@x.example")
+    bob = Recipient("u2", "B", "b@x.example")
+    assert COMPOSER.message_id("e:1", alice) == COMPOSER.message_id("e:1", alice)
+    assert COMPOSER.message_id("e:1", alice) != COMPOSER.message_id("e:1", bob)
+    assert COMPOSER.message_id("e:1", alice) != COMPOSER.message_id("e:2", alice)
+    assert COMPOSER.message_id("e:1", alice).endswith("@firm.example>")
+
+
+def test_backoff_grows_to_a_ceiling(app: Approvals, mailer: FlakyMailer) -> None:
+    notifier = app.notifier(mailer=mailer, links=StaticLinks(), worker="w")
+    pauses = [notifier.backoff(n) for n in range(1, 10)]
+    assert pauses[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert pauses[-1] == timedelta(minutes=30)
