@@ -105,7 +105,7 @@ def test_notify_flags_are_read_when_sending(
     assert [to for to, _ in to_and_subject(mailer)] == ["marc"]
 
 
-def test_resend_reminder_decision_and_cancel(
+def test_resend_reminder_decision_and_cancel(  # noqa: PLR0917 - fixtures
     app: Approvals,
     clock: ControllableClock,
     notifier: Notifier,
@@ -154,8 +154,9 @@ def test_an_outage_holds_the_queue_and_loses_nothing(
     assert first.blocked
     assert mailer.sent == []
     backlog = app.delivery_backlog()
-    assert [d.last_error for d in backlog.waiting] == [
-        "TemporaryDeliveryError: server down"
+    assert [(d.channel, d.last_error) for d in backlog.waiting] == [
+        ("email", "TemporaryDeliveryError: server down"),
+        ("portal", None),  # not tried yet: deliveries go in order
     ]
     # Retried with growing pauses, never skipping ahead to d2.
     clock.advance(seconds=29)
