@@ -263,6 +263,7 @@ class Notifier:
             )
             return
         context: dict[str, Any] = {
+            "document_id": document.document_id,
             "document_name": document.name,
             "file_type": document.file_type,
             "link": self.links.review_documents(

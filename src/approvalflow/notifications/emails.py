@@ -139,6 +139,14 @@ class EmailComposer:
         )
         message["Message-ID"] = self.message_id(key, recipient)
         message["Date"] = format_datetime(at)
+        # Machine-readable facts, so hosts and tests can sort mail unparsed.
+        message["X-Approvalflow-Kind"] = kind
+        if "document_id" in context:
+            message["X-Approvalflow-Document"] = header_safe(
+                str(context["document_id"])
+            )
+        if "number" in context:
+            message["X-Approvalflow-Reminder"] = str(context["number"])
         message.set_content(body)
         message.add_alternative(html, subtype="html")
         message["Content-Language"] = language

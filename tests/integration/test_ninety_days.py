@@ -1,0 +1,233 @@
+"""Ninety days of a firm's life, every email checked against a plain model.
+
+Hundreds of requests over several accounts with mixed reminder policies,
+resends, decisions and cancels; users whose Notify flag changes; French and
+English recipients. A worker passes every six hours (reminders, then
+deliveries). The model, written here from the help centre's rules, says which
+emails go to whom, when, in which language; the mail the library sent must be
+exactly that.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from approvalflow import Approvals, DocumentFacts, ReminderPolicy, connect
+from approvalflow.notifications.emails import EmailComposer
+from approvalflow.ports import AccountLink, ClientAccount, ClientUser, FirmMember
+from approvalflow.testing import (
+    ControllableClock,
+    InMemoryDirectory,
+    RecordingMailer,
+    RecordingPortal,
+    StaticLinks,
+)
+from tests.helpers import START
+
+PASS_EVERY = timedelta(hours=6)
+DAYS = 90
+SEED = 20261128
+
+Email = tuple[
+    datetime, str, str, str, str, str
+]  # when, to, kind, language, doc, reminder
+
+
+@dataclass
+class Pending:
+    account: str
+    policy: ReminderPolicy | None
+    last_contact: datetime
+    sent_in_schedule: int = 0
+
+    def due(self) -> datetime | None:
+        if self.policy is None or self.sent_in_schedule >= self.policy.count:
+            return None
+        return self.last_contact + self.policy.interval
+
+
+@dataclass
+class Model:
+    """What should be emailed, from the rules alone."""
+
+    languages: dict[str, str]  # user -> language
+    emails_of: dict[str, str]
+    links: dict[str, dict[str, bool]]  # account -> user -> notify
+    subscribers: list[str]
+    pending: dict[str, Pending] = field(default_factory=dict)
+    # Events since the last worker pass: (kind, account, doc, reminder number)
+    queue: list[tuple[str, str, str, str]] = field(default_factory=list)
+    expected: list[Email] = field(default_factory=list)
+
+    def worker_pass(self, now: datetime) -> None:
+        for doc in sorted(self.pending):
+            request = self.pending[doc]
+            due = request.due()
+            if due is not None and now >= due:
+                request.sent_in_schedule += 1
+                request.last_contact = now  # the next one a full interval later
+                self.queue.append(
+                    ("reminder", request.account, doc, str(request.sent_in_schedule))
+                )
+        for kind, account, doc, number in self.queue:
+            if kind == "decision":
+                users = self.subscribers
+            else:
+                users = [u for u, notify in self.links[account].items() if notify]
+            for user in users:
+                self.expected.append(
+                    (now, self.emails_of[user], kind, self.languages[user], doc, number)
+                )
+        self.queue.clear()
+
+
+def build_firm(rng: random.Random) -> tuple[InMemoryDirectory, Model]:
+    firm = [
+        FirmMember("f1", "Anna Martin", "anna@firm.example", True, "fr"),
+        FirmMember("f2", "Paul Leroy", "paul@firm.example", True, None),
+        FirmMember("f3", "Ines Garcia", "ines@firm.example", False, "en"),
+    ]
+    users, accounts, links = [], [], {}
+    for a in range(6):
+        account = f"acct{a}"
+        accounts.append(ClientAccount(account, f"Client {a}"))
+        links[account] = []
+        for u in range(rng.randint(1, 3)):
+            user = f"{account}-u{u}"
+            language = rng.choice(["fr", "en", None])
+            users.append(
+                ClientUser(user, f"User {a}.{u}", f"{user}@client.example", language)
+            )
+            links[account].append(AccountLink(user, notify=rng.random() < 0.75))
+    directory = InMemoryDirectory(
+        firm_members=firm, client_users=users, accounts=accounts, links=links
+    )
+    model = Model(
+        languages={u.user_id: u.language or "en" for u in users}
+        | {m.user_id: m.language or "en" for m in firm},
+        emails_of={u.user_id: u.email for u in users}
+        | {m.user_id: m.email for m in firm},
+        links={
+            a: {link.user_id: link.notify for link in ls} for a, ls in links.items()
+        },
+        subscribers=[m.user_id for m in firm if m.approvals_notifications],
+    )
+    return directory, model
+
+
+def test_ninety_days_of_emails_match_the_model(store_url: str) -> None:
+    rng = random.Random(SEED)
+    directory, model = build_firm(rng)
+    clock = ControllableClock(START)
+    mailer, portal = RecordingMailer(), RecordingPortal()
+    composer = EmailComposer(
+        sender="cabinet@firm.example", firm_name="Martin", default_language="en"
+    )
+    next_doc = 0
+    with connect(store_url, directory=directory, clock=clock) as app:
+        notifier = app.notifier(
+            mailer=mailer, portal=portal, links=StaticLinks(), composer=composer
+        )
+        end = START + timedelta(days=DAYS)
+        while clock.now() < end:
+            for _ in range(rng.randint(0, 4)):
+                next_doc = act(app, model, directory, rng, next_doc)
+            clock.advance(PASS_EVERY)
+            app.send_due_reminders()
+            while notifier.run_once().events:
+                pass
+            model.worker_pass(clock.now())
+
+    actual = sorted(
+        (
+            datetime.fromisoformat(_iso(m["Date"])),
+            m["To"].addresses[0].addr_spec,
+            str(m["X-Approvalflow-Kind"]),
+            str(m["Content-Language"]),
+            str(m["X-Approvalflow-Document"]),
+            str(m["X-Approvalflow-Reminder"] or ""),
+        )
+        for m in mailer.sent
+    )
+    expected = sorted(model.expected)
+    kinds = Counter(kind for _, _, kind, *_ in expected)
+    # The population is large and varied enough to mean something.
+    assert next_doc >= 200
+    assert kinds["request"] >= 200
+    assert kinds["reminder"] >= 50
+    assert kinds["resend"] >= 20
+    assert kinds["decision"] >= 100
+    assert {language for *_, language, _, _ in expected} == {"fr", "en"}
+    assert actual == expected
+    # Every email went to exactly the address and in the language expected;
+    # and the portal holds a task exactly for each request still pending.
+    tasks = {(t.account_id, t.document_id) for ts in portal.tasks.values() for t in ts}
+    assert tasks == {(p.account, doc) for doc, p in model.pending.items()}
+
+
+def act(
+    app: Approvals,
+    model: Model,
+    directory: InMemoryDirectory,
+    rng: random.Random,
+    next_doc: int,
+) -> int:
+    """One random thing a firm member, a client or the host does."""
+    roll = rng.random()
+    pending = sorted(model.pending)
+    if roll < 0.45 or not pending:
+        account = rng.choice(sorted(model.links))
+        doc = f"doc{next_doc}"
+        directory.add_document(
+            DocumentFacts(doc, account, f"Document {next_doc}", "pdf", "Anna")
+        )
+        policy = rng.choice(
+            [
+                None,
+                ReminderPolicy(1, 1),
+                ReminderPolicy(2, 3),
+                ReminderPolicy(3, 2),
+                ReminderPolicy(),
+            ]
+        )
+        app.request_approval(doc, by=rng.choice(["f1", "f2", "f3"]), reminders=policy)
+        model.pending[doc] = Pending(account, policy, app.clock.now())
+        model.queue.append(("request", account, doc, ""))
+        return next_doc + 1
+    doc = rng.choice(pending)
+    request = model.pending[doc]
+    if roll < 0.55:
+        policy = rng.choice([request.policy, ReminderPolicy(1, 2), None])
+        app.resend(doc, by="f2", reminders=policy)
+        model.pending[doc] = Pending(request.account, policy, app.clock.now())
+        model.queue.append(("resend", request.account, doc, ""))
+    elif roll < 0.85:
+        linked = sorted(model.links[request.account])
+        user = rng.choice(linked)
+        if rng.random() < 0.5:
+            app.approve(doc, by=user)
+        else:
+            app.reject(doc, by=user, reasons=["Not right"])
+        del model.pending[doc]
+        model.queue.append(("decision", request.account, doc, ""))
+    elif roll < 0.92:
+        app.cancel(doc, by="f1")
+        del model.pending[doc]
+    else:
+        # A client user turns Notify on or off; it counts from the next send.
+        account = request.account
+        user = rng.choice(sorted(model.links[account]))
+        notify = not model.links[account][user]
+        directory.link(account, user, notify=notify)
+        model.links[account][user] = notify
+    return next_doc
+
+
+def _iso(date_header: Any) -> str:
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415
+
+    return parsedate_to_datetime(str(date_header)).isoformat()
