@@ -91,7 +91,9 @@ def build_firm(rng: random.Random) -> tuple[InMemoryDirectory, Model]:
         FirmMember("f2", "Paul Leroy", "paul@firm.example", True, None),
         FirmMember("f3", "Ines Garcia", "ines@firm.example", False, "en"),
     ]
-    users, accounts, links = [], [], {}
+    users: list[ClientUser] = []
+    accounts: list[ClientAccount] = []
+    links: dict[str, list[AccountLink]] = {}
     for a in range(6):
         account = f"acct{a}"
         accounts.append(ClientAccount(account, f"Client {a}"))
