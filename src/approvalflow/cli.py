@@ -367,3 +367,7 @@ def _worker_ports(options: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
         else None,
     }
     return mailer, composer, ports
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Workers as real processes, a real SMTP server, outages and clean stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from approvalflow import BatchRequest, DocumentFacts, ReminderPolicy, connect
+from approvalflow.notifications.emails import EmailComposer
+from approvalflow.notifications.mailers import SMTPMailer
+from approvalflow.testing import ControllableClock, StaticLinks
+from tests.helpers import make_directory
+from tests.smtp_server import SMTPTestServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = 30
+
+
+def worker_command(db: Path, port: int, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "approvalflow.cli",
+        "worker",
+        "--db",
+        str(db),
+        "--directory",
+        "tests.helpers:make_directory",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--smtp-security",
+        "none",
+        "--sender",
+        "cabinet@firm.example",
+        "--firm-name",
+        "Martin",
+        *extra,
+    ]
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def populate(db: Path) -> None:
+    """Requests recorded ten days ago, each now due for its one reminder."""
+    directory = make_directory()
+    for i in range(DOCS):
+        directory.add_document(
+            DocumentFacts(f"x{i}", "acme", f"Doc {i}", "pdf", "Anna")
+        )
+    past = ControllableClock(datetime.now(UTC) - timedelta(days=10))
+    with connect(f"sqlite:///{db}", directory=directory, clock=past) as app:
+        app.request_approvals(
+            [
+                BatchRequest(f"x{i}", reminders=ReminderPolicy(1, 1))
+                for i in range(DOCS)
+            ],
+            by="f1",
+        )
+
+
+def test_two_worker_processes_send_each_reminder_and_email_once(tmp_path: Path) -> None:
+    db = tmp_path / "shared.sqlite3"
+    populate(db)
+    with SMTPTestServer() as server:
+        command = worker_command(db, server.port, "--interval", "0.05")
+        workers = [
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=environment(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            deadline = time.monotonic() + 120
+            with connect(f"sqlite:///{db}") as app:
+                while True:
+                    backlog = app.delivery_backlog()
+                    if (
+                        backlog.position == backlog.head
+                        and len(server.messages()) >= 2 * DOCS
+                    ):
+                        break
+                    assert time.monotonic() < deadline, backlog
+                    time.sleep(0.1)
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            outputs = [worker.communicate(timeout=60) for worker in workers]
+        for worker, (_, err) in zip(workers, outputs, strict=True):
+            assert worker.returncode == 0, err
+            assert "worker stopped" in err
+        ids = Counter(str(m["Message-ID"]) for m in server.messages())
+        assert len(ids) == 2 * DOCS  # a request and a reminder per document...
+        assert set(ids.values()) == {1}  # ...each exactly once
+        kinds = Counter(str(m["X-Approvalflow-Kind"]) for m in server.messages())
+        assert kinds == {"request": DOCS, "reminder": DOCS}
+
+    with connect(f"sqlite:///{db}") as app:
+        for i in range(DOCS):
+            events = [e.event for e in app.history(f"x{i}")]
+            assert events.count("Reminded") == 1
+            assert events.count("Notified") == 2
+        backlog = app.delivery_backlog()
+        assert backlog.waiting == ()
+        assert backlog.lease_holder is None  # given up at the clean stop
+
+
+def test_an_smtp_outage_mid_run_loses_nothing(tmp_path: Path) -> None:
+    server = SMTPTestServer().start()
+    clock = ControllableClock(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    mailer = SMTPMailer("127.0.0.1", server.port, security="none", timeout=2)
+    composer = EmailComposer(sender="cabinet@firm.example", firm_name="Martin")
+    directory = make_directory()
+    directory.link("acme", "c2", notify=True)  # two recipients per request
+    with connect(
+        f"sqlite:///{tmp_path / 'outage.sqlite3'}", directory=directory, clock=clock
+    ) as app:
+        notifier = app.notifier(mailer=mailer, links=StaticLinks(), composer=composer)
+        try:
+            app.request_approvals(["d1", "d2"], by="f1")
+            notifier.run_once(max_events=3)  # d1's request delivered, then...
+            assert len(server.messages()) == 2
+            server.stop()  # ...the server goes down
+            app.request_approvals(["d3", "d4"], by="f1")
+            app.approve("d1", by="c1")
+            for _ in range(5):
+                assert notifier.run_once().blocked
+                clock.advance(minutes=10)
+            assert len(server.messages()) == 2
+            server.start()  # back, on the same port
+            clock.advance(hours=1)
+            while notifier.run_once().events:
+                pass
+        finally:
+            server.stop()
+        received = server.messages()
+        ids = Counter(str(m["Message-ID"]) for m in received)
+        assert set(ids.values()) == {1}
+        documents = [str(m["X-Approvalflow-Document"]) for m in received]
+        # Two clients for each of four requests, then the firm's one subscriber.
+        assert documents == ["d1", "d1", "d2", "d2", "d3", "d3", "d4", "d4", "d1"]
+        assert app.delivery_backlog().waiting == ()
+
+
+def test_bad_smtp_settings_stop_the_worker_at_start_up(tmp_path: Path) -> None:
+    db = tmp_path / "w.sqlite3"
+    down = subprocess.run(
+        worker_command(db, free_port(), "--once"),
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert down.returncode == 1
+    assert "cannot use SMTP server 127.0.0.1" in down.stderr
+    neither = subprocess.run(
+        [*worker_command(db, 25)[:8], "--sender", "a@b.example", "--firm-name", "F"],
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert neither.returncode == 2
+    assert "give exactly one of --smtp-host and --mail-dir" in neither.stderr
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_the_worker_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: int) -> None:
+    db = tmp_path / "stop.sqlite3"
+    populate(db)
+    with SMTPTestServer() as server:
+        worker = subprocess.Popen(
+            worker_command(db, server.port, "--interval", "0.05"),
+            cwd=ROOT,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while len(server.messages()) < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        worker.send_signal(stop_signal)
+        _, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        assert "worker stopped" in err
+        sent_before_restart = {str(m["Message-ID"]) for m in server.messages()}
+        again = subprocess.run(
+            worker_command(db, server.port, "--once"),
+            cwd=ROOT,
+            env=environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert again.returncode == 0, again.stderr
+        while True:  # a few more passes until the backlog is empty
+            with connect(f"sqlite:///{db}") as app:
+                backlog = app.delivery_backlog()
+            if backlog.position == backlog.head:
+                break
+            subprocess.run(
+                worker_command(db, server.port, "--once"),
+                cwd=ROOT,
+                env=environment(),
+                check=True,
+                capture_output=True,
+            )
+        ids = Counter(str(m["Message-ID"]) for m in server.messages())
+        assert set(ids.values()) == {1}  # nothing sent twice across the restart
+        assert sent_before_restart <= set(ids)
+        assert len(ids) == 2 * DOCS
