@@ -160,3 +160,27 @@ def test_audit_export_command(tmp_path: Path) -> None:
         ("email", "claire", "sent"),  # Marc has Notify off: no email
         ("portal", "dupont", "sent"),
     ]
+
+
+def test_reminders_and_deliveries_commands(tmp_path: Path) -> None:
+    approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    status = approvalflow_cli(
+        "deliveries", "status", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    position, head = lines[0].split()[1], lines[0].split()[3]
+    assert position == head  # the demo delivered everything
+    assert "waiting: 0" in lines
+    assert "refused for good: 0" in lines
+    # The demo's last request (Q3 bookkeeping) has reminders every 5 days; by
+    # the real clock they are long due: one now, the next 5 days later.
+    first = approvalflow_cli("reminders", "run", "--db", "story.sqlite3", cwd=tmp_path)
+    assert first.stdout.strip() == "1 reminder(s) recorded: q3-bookkeeping"
+    again = approvalflow_cli("reminders", "run", "--db", "story.sqlite3", cwd=tmp_path)
+    assert again.stdout.strip() == "0 reminder(s) recorded."
+    after = approvalflow_cli(
+        "deliveries", "status", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    position, head = after.stdout.split()[1], after.stdout.split()[3]
+    assert int(head) == int(position) + 1  # the reminder waits for a worker
