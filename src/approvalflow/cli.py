@@ -331,9 +331,9 @@ def worker(**options: Any) -> None:
 
 
 def _worker_ports(options: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    from approvalflow.links import PortalLinks  # noqa: PLC0415
     from approvalflow.notifications.emails import EmailComposer  # noqa: PLC0415
     from approvalflow.notifications.mailers import FileMailer, SMTPMailer  # noqa: PLC0415
-    from approvalflow.testing import StaticLinks  # noqa: PLC0415
 
     if (options["smtp_host"] is None) == (options["mail_dir"] is None):
         raise click.UsageError("give exactly one of --smtp-host and --mail-dir")
@@ -360,7 +360,7 @@ def _worker_ports(options: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
         "links": (
             load_object(options["links_spec"])
             if options["links_spec"]
-            else StaticLinks(options["portal_url"])
+            else PortalLinks(options["portal_url"])
         ),
         "portal": load_object(options["portal_spec"])
         if options["portal_spec"]

@@ -21,9 +21,10 @@ from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect
 from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.domain.values import EntryPoint, ReminderPolicy
+from approvalflow.links import PortalLinks
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.notifications.mailers import FileMailer
-from approvalflow.testing import ControllableClock, InMemoryDirectory, StaticLinks
+from approvalflow.testing import ControllableClock, InMemoryDirectory
 
 __all__ = ["DEMO_DOCUMENTS", "demo_directory", "run_demo"]
 
@@ -195,7 +196,7 @@ class DemoPortal:
 def _deliver(app: Approvals, folder: Path, portal: DemoPortal) -> None:
     notifier = app.notifier(
         mailer=FileMailer(folder),
-        links=StaticLinks("https://portal.martin-associes.example"),
+        links=PortalLinks("https://portal.martin-associes.example"),
         portal=portal,
         composer=EmailComposer(
             sender="cabinet@martin-associes.example",

@@ -24,6 +24,7 @@ import cattrs
 from approvalflow.domain.errors import ConfigurationError, InvalidInputError
 from approvalflow.domain.validation import check_utc
 from approvalflow.domain.values import DocumentFacts
+from approvalflow.links import PortalLinks
 from approvalflow.ports import (
     AccountLink,
     ClientAccount,
@@ -119,15 +120,8 @@ class RecordingPortal:
         self.inbox.setdefault(user_id, []).append((document_id, text))
 
 
-class StaticLinks:
-    """Builds links under one base URL: ``{base}/accounts/{a}/documents/{d}``."""
-
-    def __init__(self, base_url: str = "https://portal.example.com") -> None:
-        self.base_url = base_url.rstrip("/")
-
-    def review_documents(self, account_id: str, document_id: str) -> str:
-        """The "Review documents" URL."""
-        return f"{self.base_url}/accounts/{account_id}/documents/{document_id}"
+class StaticLinks(PortalLinks):
+    """Links under one base URL, as :class:`approvalflow.links.PortalLinks`."""
 
 
 @attrs.frozen
