@@ -213,7 +213,7 @@ def test_the_worker_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: int) 
             check=False,
         )
         assert again.returncode == 0, again.stderr
-        while True:  # a few more passes until the backlog is empty
+        for _ in range(20):  # a few more passes until the backlog is empty
             with connect(f"sqlite:///{db}") as app:
                 backlog = app.delivery_backlog()
             if backlog.position == backlog.head:
@@ -225,6 +225,7 @@ def test_the_worker_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: int) 
                 check=True,
                 capture_output=True,
             )
+        assert backlog.position == backlog.head
         ids = Counter(str(m["Message-ID"]) for m in server.messages())
         assert set(ids.values()) == {1}  # nothing sent twice across the restart
         assert sent_before_restart <= set(ids)
