@@ -68,11 +68,11 @@ from approvalflow.notifications.outbox import (
     DeliveryStore,
     MemoryDeliveryStore,
 )
-from approvalflow.notifications.outbox_sqlite import SQLiteDeliveryStore
+from approvalflow.notifications.outbox_sql import SQLiteDeliveryStore
 from approvalflow.persistence import register_transcodings
 from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
 from approvalflow.projections.memory import MemoryViewStore
-from approvalflow.projections.sqlite import SQLiteViewStore
+from approvalflow.projections.sql import SQLiteViewStore
 from approvalflow.projections.store import ViewStore
 from approvalflow.queries import ReadSide
 

@@ -103,7 +103,7 @@ def test_a_polling_runner_picks_up_another_process(url: str) -> None:
 
 SLOW_CATCH_UP = """
 import time
-import approvalflow.projections.sqlite as store
+import approvalflow.projections.sql as store
 from approvalflow import connect
 from approvalflow.projections import catch_up
 original = store.record_key

@@ -124,8 +124,7 @@ def _rewind(app: Approvals) -> None:
         models.rejections.clear()
         models.audit.clear()
         return
-    with store._write() as c:  # type: ignore[attr-defined]
-        p = f"af{store._generation(c)}_"  # type: ignore[attr-defined]
+    with store._write() as (c, p):  # type: ignore[attr-defined]
         for table in (
             "tracking",
             "documents",

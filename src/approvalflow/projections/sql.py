@@ -1,24 +1,22 @@
-"""Read models in SQLite, in the same file as the events.
+"""Read models in SQL tables beside the events (SQLite or PostgreSQL).
 
 Tables carry a generation prefix (``af1_documents``, ...). The table
 ``approvalflow_views`` names the generation readers use; a rebuild fills the
 next generation beside the live one and switches by updating that row, so
-readers never see a half-built view. Every write transaction starts with
-``BEGIN IMMEDIATE`` so that processes sharing the file queue for the write
-lock instead of failing when one of them read first.
+readers never see a half-built view. The SQL is the same on both databases
+(:mod:`approvalflow.sqlbackend`).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteDatastore
 
 from approvalflow.domain.aggregate import approval_request_id
 from approvalflow.domain.values import ApprovalState, ReminderPolicy
@@ -36,65 +34,76 @@ from approvalflow.projections.rows import (
     rejection_row,
 )
 from approvalflow.projections.store import VIEW_NAMES, EventSource, Progress
+from approvalflow.sqlbackend import (
+    Cursor,
+    PostgresBackend,
+    SQLBackend,
+    SQLiteBackend,
+)
 
-__all__ = ["TABLES", "SQLiteViewStore"]
+__all__ = ["TABLES", "PostgresViewStore", "SQLViewStore", "SQLiteViewStore"]
 
 _REBUILD_BATCH = 500
 
 #: Table definitions; ``{p}`` is the generation's prefix.
 TABLES = (
     "CREATE TABLE IF NOT EXISTS {p}tracking ("
-    " view TEXT NOT NULL, application_name TEXT NOT NULL,"
-    " notification_id INTEGER NOT NULL,"
-    " PRIMARY KEY (view, application_name)) WITHOUT ROWID",
+    " view {text} NOT NULL, application_name {text} NOT NULL,"
+    " notification_id BIGINT NOT NULL,"
+    " PRIMARY KEY (view, application_name)) {without_rowid}",
     "CREATE TABLE IF NOT EXISTS {p}documents ("
-    " record_id TEXT PRIMARY KEY, document_id TEXT NOT NULL,"
-    " account_id TEXT NOT NULL, name TEXT NOT NULL, file_type TEXT NOT NULL,"
-    " uploaded_by TEXT NOT NULL, description TEXT, state TEXT NOT NULL,"
-    " pending_payment INTEGER NOT NULL, invoice_id TEXT, cycle INTEGER,"
-    " requested_at TEXT, rejected_at TEXT, last_activity_at TEXT NOT NULL,"
-    " last_activity TEXT NOT NULL, reminder_days INTEGER, reminder_count INTEGER,"
-    " next_reminder_at TEXT) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS {p}documents_due"
+    " record_id {text} PRIMARY KEY, document_id {text} NOT NULL,"
+    " account_id {text} NOT NULL, name {text} NOT NULL, file_type {text} NOT NULL,"
+    " uploaded_by {text} NOT NULL, description {text}, state {text} NOT NULL,"
+    " pending_payment BIGINT NOT NULL, invoice_id {text}, cycle BIGINT,"
+    " requested_at {text}, rejected_at {text}, last_activity_at {text} NOT NULL,"
+    " last_activity {text} NOT NULL, reminder_days BIGINT, reminder_count BIGINT,"
+    " next_reminder_at {text}) {without_rowid}",
+    "CREATE INDEX IF NOT EXISTS {i}documents_due"
     " ON {p}documents (next_reminder_at, document_id)",
-    "CREATE INDEX IF NOT EXISTS {p}documents_recent"
+    "CREATE INDEX IF NOT EXISTS {i}documents_recent"
     " ON {p}documents (last_activity_at, document_id)",
-    "CREATE INDEX IF NOT EXISTS {p}documents_account_recent"
+    "CREATE INDEX IF NOT EXISTS {i}documents_account_recent"
     " ON {p}documents (account_id, last_activity_at, document_id)",
-    "CREATE INDEX IF NOT EXISTS {p}documents_account_requested"
+    "CREATE INDEX IF NOT EXISTS {i}documents_account_requested"
     " ON {p}documents (account_id, requested_at, document_id)",
-    "CREATE INDEX IF NOT EXISTS {p}documents_state_account"
+    "CREATE INDEX IF NOT EXISTS {i}documents_state_account"
     " ON {p}documents (state, account_id)",
     "CREATE TABLE IF NOT EXISTS {p}document_accounts ("
-    " account_id TEXT NOT NULL, document_id TEXT NOT NULL,"
-    " PRIMARY KEY (account_id, document_id)) WITHOUT ROWID",
+    " account_id {text} NOT NULL, document_id {text} NOT NULL,"
+    " PRIMARY KEY (account_id, document_id)) {without_rowid}",
     "CREATE TABLE IF NOT EXISTS {p}rejections ("
-    " record_id TEXT NOT NULL, cycle INTEGER NOT NULL, rejected_at TEXT NOT NULL,"
-    " by_user_id TEXT NOT NULL, by_name TEXT NOT NULL, reasons TEXT NOT NULL,"
-    " comment TEXT, PRIMARY KEY (record_id, cycle)) WITHOUT ROWID",
+    " record_id {text} NOT NULL, cycle BIGINT NOT NULL, rejected_at {text} NOT NULL,"
+    " by_user_id {text} NOT NULL, by_name {text} NOT NULL, reasons {text} NOT NULL,"
+    " comment {text}, PRIMARY KEY (record_id, cycle)) {without_rowid}",
     "CREATE TABLE IF NOT EXISTS {p}audit ("
-    " record_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL,"
-    " event TEXT NOT NULL, actor_id TEXT, actor_name TEXT, actor_role TEXT,"
-    " details TEXT NOT NULL, summary TEXT NOT NULL,"
-    " PRIMARY KEY (record_id, version)) WITHOUT ROWID",
+    " record_id {text} NOT NULL, version BIGINT NOT NULL, at {text} NOT NULL,"
+    " event {text} NOT NULL, actor_id {text}, actor_name {text}, actor_role {text},"
+    " details {text} NOT NULL, summary {text} NOT NULL,"
+    " PRIMARY KEY (record_id, version)) {without_rowid}",
 )
 _TABLE_NAMES = ("tracking", "documents", "document_accounts", "rejections", "audit")
 #: Raised whenever TABLES change: a store opened on older tables rebuilds them.
 SCHEMA_VERSION = 2
 _META = (
-    "CREATE TABLE IF NOT EXISTS approvalflow_views ("
-    " id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL,"
-    " schema_version INTEGER NOT NULL)"
+    "CREATE TABLE IF NOT EXISTS {meta} ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL,"
+    " schema_version BIGINT NOT NULL)"
 )
+_UPSERT = ", ".join(
+    f"{column} = excluded.{column}"
+    for column in (
+        "document_id", "account_id", "name", "file_type", "uploaded_by",
+        "description", "state", "pending_payment", "invoice_id", "cycle",
+        "requested_at", "rejected_at", "last_activity_at", "last_activity",
+        "reminder_days", "reminder_count", "next_reminder_at",
+    )
+)  # fmt: skip
 _DOCUMENT_COLUMNS = (
     "document_id, account_id, name, file_type, uploaded_by, description, state,"
     " pending_payment, invoice_id, cycle, requested_at, rejected_at,"
     " last_activity_at, last_activity, reminder_days, reminder_count, next_reminder_at"
 )
-
-
-def _prefix(generation: int) -> str:
-    return f"af{generation}_"
 
 
 def _time(value: datetime | None) -> str | None:
@@ -108,59 +117,54 @@ def _parse(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-class SQLiteViewStore:
-    """The read models in SQLite tables beside eventsourcing's."""
+class SQLViewStore:
+    """The read models in SQL tables beside eventsourcing's."""
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        self.datastore = datastore
-        with self._write() as c:
-            c.execute(_META)
+    def __init__(self, backend: SQLBackend) -> None:
+        self.backend = backend
+        self.meta = f"{backend.prefix}approvalflow_views"
+        with backend.write() as c:
+            c.execute(_META.format(meta=self.meta))
             c.execute(
-                "INSERT OR IGNORE INTO approvalflow_views VALUES (1, 1, ?)",
+                f"INSERT INTO {self.meta} VALUES (1, 1, ?) ON CONFLICT DO NOTHING",
                 [SCHEMA_VERSION],
             )
-            c.execute("SELECT schema_version FROM approvalflow_views WHERE id = 1")
+            c.execute(f"SELECT schema_version FROM {self.meta} WHERE id = 1")
             #: True when the live tables were made by an older release: the
             #: application rebuilds them (read models can always be rebuilt).
-            self.needs_rebuild = int(c.fetchone()[0]) != SCHEMA_VERSION
+            self.needs_rebuild = int(c.fetchone()["schema_version"]) != SCHEMA_VERSION
             if not self.needs_rebuild:
                 self._create_tables(c, self._generation(c))
 
     # -- transactions ----------------------------------------------------------
 
-    @contextmanager
-    def _write(self) -> Iterator[SQLiteCursor]:
-        # BEGIN IMMEDIATE takes the write lock first and waits for it (the
-        # busy timeout), where a deferred transaction that read first could
-        # fail at once when another process wrote in between.
-        with self.datastore.get_connection(commit=True) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-            except BaseException:
-                conn.rollback()
-                raise
-            else:
-                try:
-                    conn.commit()
-                except sqlite3.IntegrityError as exc:
-                    raise IntegrityError(exc) from exc
+    def _prefix(self, generation: int) -> str:
+        return f"{self.backend.prefix}af{generation}_"
 
     @contextmanager
-    def _read(self) -> Iterator[tuple[SQLiteCursor, str]]:
-        with self.datastore.transaction(commit=False) as c:
-            yield c, _prefix(self._generation(c))
+    def _write(self) -> Iterator[tuple[Cursor, str]]:
+        with self.backend.write() as c:
+            yield c, self._prefix(self._generation(c))
 
-    @staticmethod
-    def _generation(c: SQLiteCursor) -> int:
-        c.execute("SELECT generation FROM approvalflow_views WHERE id = 1")
-        return int(c.fetchone()[0])
+    @contextmanager
+    def _read(self) -> Iterator[tuple[Cursor, str]]:
+        with self.backend.read() as c:
+            yield c, self._prefix(self._generation(c))
 
-    @staticmethod
-    def _create_tables(c: SQLiteCursor, generation: int) -> None:
+    def _generation(self, c: Cursor) -> int:
+        c.execute(f"SELECT generation FROM {self.meta} WHERE id = 1")
+        return int(c.fetchone()["generation"])
+
+    def _create_tables(self, c: Cursor, generation: int) -> None:
         for statement in TABLES:
-            c.execute(statement.format(p=_prefix(generation)))
+            c.execute(
+                statement.format(
+                    p=self._prefix(generation),
+                    i=f"af{generation}_",  # index names take no schema
+                    text=self.backend.text,
+                    without_rowid=self.backend.without_rowid,
+                )
+            )
 
     # -- writing -----------------------------------------------------------------
 
@@ -179,8 +183,7 @@ class SQLiteViewStore:
         """Apply events to ``view`` if its position is still ``expected``."""
         if not items:
             return
-        with self._write() as c:
-            p = _prefix(self._generation(c))
+        with self._write() as (c, p):
             _apply(
                 c,
                 p,
@@ -235,7 +238,7 @@ class SQLiteViewStore:
         """Accounts with documents pending approval, with counts."""
         with self._read() as (c, p):
             c.execute(SQL_ACCOUNTS_PENDING.format(p=p), [ApprovalState.PENDING.value])
-            return [(r[0], int(r[1])) for r in c.fetchall()]
+            return [(r["account_id"], int(r["pending"])) for r in c.fetchall()]
 
     def document(self, document_id: str) -> DocumentRow | None:
         """The document's row."""
@@ -248,7 +251,7 @@ class SQLiteViewStore:
         """Documents ever filed under the account."""
         with self._read() as (c, p):
             c.execute(SQL_DOCUMENTS_EVER_IN.format(p=p), [account_id])
-            return [r[0] for r in c.fetchall()]
+            return [r["document_id"] for r in c.fetchall()]
 
     def rejections(self, document_id: str) -> tuple[RejectionRow, ...]:
         """The document's rejections, oldest first."""
@@ -296,19 +299,16 @@ class SQLiteViewStore:
         self, application_name: str, source: EventSource, progress: Progress
     ) -> int:
         """Fill the next generation's tables from all events, then switch."""
-        with self._write() as c:
+        with self.backend.write() as c:
             live = self._generation(c)
-            c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            taken = {r[0] for r in c.fetchall()}
             fresh = live + 1
             # A rebuild that crashed leaves its tables: start them afresh.
             for name in _TABLE_NAMES:
-                if _prefix(fresh) + name in taken:
-                    c.execute(f"DROP TABLE {_prefix(fresh)}{name}")
+                c.execute(f"DROP TABLE IF EXISTS {self._prefix(fresh)}{name}")
             self._create_tables(c, fresh)
-        p, position, applied = _prefix(fresh), 0, 0
+        p, position, applied = self._prefix(fresh), 0, 0
 
-        def apply_batch(c: SQLiteCursor, batch: Sequence[tuple[int, Any]]) -> int:
+        def apply_batch(c: Cursor, batch: Sequence[tuple[int, Any]]) -> int:
             for view in VIEW_NAMES:
                 _apply(
                     c,
@@ -321,23 +321,23 @@ class SQLiteViewStore:
             return int(batch[-1][0])
 
         while batch := source(position, _REBUILD_BATCH):
-            with self._write() as c:
+            with self.backend.write() as c:
                 position = apply_batch(c, batch)
             applied += len(batch)
             progress(applied)
-        with self._write() as c:
+        with self.backend.write() as c:
             # Events recorded meanwhile go in before the switch, in the same
             # transaction, so the new views are complete when readers see them.
             while tail := source(position, _REBUILD_BATCH):
                 position = apply_batch(c, tail)
                 applied += len(tail)
             c.execute(
-                "UPDATE approvalflow_views SET generation = ?, schema_version = ?"
+                f"UPDATE {self.meta} SET generation = ?, schema_version = ?"
                 " WHERE id = 1",
                 [fresh, SCHEMA_VERSION],
             )
             for name in _TABLE_NAMES:
-                c.execute(f"DROP TABLE IF EXISTS {_prefix(live)}{name}")
+                c.execute(f"DROP TABLE IF EXISTS {self._prefix(live)}{name}")
         progress(applied)
         self.needs_rebuild = False
         return applied
@@ -346,7 +346,7 @@ class SQLiteViewStore:
         """Documents whose next reminder is due at ``now``, most overdue first."""
         with self._read() as (c, p):
             c.execute(SQL_DUE.format(p=p), [_time(now), limit])
-            return [r[0] for r in c.fetchall()]
+            return [r["document_id"] for r in c.fetchall()]
 
     def query_plans(self) -> dict[str, list[str]]:
         """``EXPLAIN QUERY PLAN`` of every query this store runs (for tests)."""
@@ -391,7 +391,7 @@ SQL_DUE = (
     " ORDER BY next_reminder_at, document_id LIMIT ?"
 )
 SQL_ACCOUNTS_PENDING = (
-    "SELECT account_id, COUNT(*) FROM {p}documents WHERE state = ?"
+    "SELECT account_id, COUNT(*) AS pending FROM {p}documents WHERE state = ?"
     " GROUP BY account_id ORDER BY account_id"
 )
 SQL_DOCUMENTS_EVER_IN = (
@@ -447,18 +447,18 @@ def _tab_query(
     return sql, [*params, limit + 1]
 
 
-def _position(c: SQLiteCursor, p: str, view: str, application_name: str) -> int:
+def _position(c: Cursor, p: str, view: str, application_name: str) -> int:
     c.execute(
         f"SELECT notification_id FROM {p}tracking"
         " WHERE view = ? AND application_name = ?",
         [view, application_name],
     )
     row = c.fetchone()
-    return int(row[0]) if row else 0
+    return int(row["notification_id"]) if row else 0
 
 
 def _apply(
-    c: SQLiteCursor,
+    c: Cursor,
     p: str,
     *,
     view: str,
@@ -468,7 +468,8 @@ def _apply(
 ) -> None:
     first, last = items[0][0], items[-1][0]
     c.execute(
-        f"INSERT OR IGNORE INTO {p}tracking VALUES (?, ?, 0)", [view, application_name]
+        f"INSERT INTO {p}tracking VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
+        [view, application_name],
     )
     if expected is None:
         condition, bound = "notification_id < ?", first
@@ -479,7 +480,7 @@ def _apply(
         f" WHERE view = ? AND application_name = ? AND {condition}",
         [last, view, application_name, bound],
     )
-    if c.sqlite_cursor.rowcount != 1:
+    if c.rowcount != 1:
         current = _position(c, p, view, application_name)
         msg = f"{view} is at {current}, not {expected}: events already applied"
         raise IntegrityError(msg)
@@ -487,7 +488,7 @@ def _apply(
         _apply_one(c, p, view, event)
 
 
-def _apply_one(c: SQLiteCursor, p: str, view: str, event: Any) -> None:
+def _apply_one(c: Cursor, p: str, view: str, event: Any) -> None:
     if event is None:
         return  # a position moved on without an event (eventsourcing API)
     key = record_key(event)
@@ -498,8 +499,9 @@ def _apply_one(c: SQLiteCursor, p: str, view: str, event: Any) -> None:
         if row is None:
             return
         c.execute(
-            f"INSERT OR REPLACE INTO {p}documents VALUES"
-            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {p}documents VALUES"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" ON CONFLICT (record_id) DO UPDATE SET {_UPSERT}",
             [
                 key,
                 row.document_id,
@@ -522,7 +524,7 @@ def _apply_one(c: SQLiteCursor, p: str, view: str, event: Any) -> None:
             ],
         )
         c.execute(
-            f"INSERT OR IGNORE INTO {p}document_accounts VALUES (?, ?)",
+            f"INSERT INTO {p}document_accounts VALUES (?, ?) ON CONFLICT DO NOTHING",
             [row.account_id, row.document_id],
         )
     elif view == "rejections":
@@ -618,3 +620,17 @@ def _stored_policy(days: int, count: int) -> ReminderPolicy:
         {"days_before_next": days, "count": count}, ReminderPolicy
     )
     return policy
+
+
+class SQLiteViewStore(SQLViewStore):
+    """The read models in the SQLite file of the events."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(SQLiteBackend(datastore))
+
+
+class PostgresViewStore(SQLViewStore):
+    """The read models in the PostgreSQL database (and schema) of the events."""
+
+    def __init__(self, datastore: Any) -> None:
+        super().__init__(PostgresBackend(datastore))

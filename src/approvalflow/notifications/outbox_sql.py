@@ -1,32 +1,34 @@
-"""Delivery bookkeeping in SQLite, in the same file as the events."""
+"""Delivery bookkeeping in SQL tables beside the events (SQLite or PostgreSQL)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteDatastore
 
 from approvalflow.notifications.outbox import Backlog, PlannedDelivery
+from approvalflow.sqlbackend import PostgresBackend, SQLBackend, SQLiteBackend
 
-__all__ = ["SQLiteDeliveryStore"]
+__all__ = ["PostgresDeliveryStore", "SQLDeliveryStore", "SQLiteDeliveryStore"]
 
 _TABLES = (
-    "CREATE TABLE IF NOT EXISTS approvalflow_delivery_state ("
-    " id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL,"
-    " lease_holder TEXT, lease_until TEXT)",
-    "INSERT OR IGNORE INTO approvalflow_delivery_state VALUES (1, 0, NULL, NULL)",
-    "CREATE TABLE IF NOT EXISTS approvalflow_deliveries ("
-    " notification_id INTEGER NOT NULL, seq INTEGER NOT NULL, channel TEXT NOT NULL,"
-    " kind TEXT NOT NULL, recipient_id TEXT NOT NULL, recipient_name TEXT NOT NULL,"
-    " address TEXT NOT NULL, language TEXT, status TEXT NOT NULL,"
-    " attempts INTEGER NOT NULL, next_attempt_at TEXT, done_at TEXT, last_error TEXT,"
-    " PRIMARY KEY (notification_id, seq)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS {p}approvalflow_delivery_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), position BIGINT NOT NULL,"
+    " lease_holder {text}, lease_until {text})",
+    "INSERT INTO {p}approvalflow_delivery_state VALUES (1, 0, NULL, NULL)"
+    " ON CONFLICT DO NOTHING",
+    "CREATE TABLE IF NOT EXISTS {p}approvalflow_deliveries ("
+    " notification_id BIGINT NOT NULL, seq BIGINT NOT NULL, channel {text} NOT NULL,"
+    " kind {text} NOT NULL, recipient_id {text} NOT NULL,"
+    " recipient_name {text} NOT NULL, address {text} NOT NULL, language {text},"
+    " status {text} NOT NULL, attempts BIGINT NOT NULL, next_attempt_at {text},"
+    " done_at {text}, last_error {text},"
+    " PRIMARY KEY (notification_id, seq)){without_rowid}",
     "CREATE INDEX IF NOT EXISTS approvalflow_deliveries_status"
-    " ON approvalflow_deliveries (status, notification_id)",
+    " ON {p}approvalflow_deliveries (status, notification_id)",
 )
 _COLUMNS = (
     "notification_id, seq, channel, kind, recipient_id, recipient_name, address,"
@@ -44,70 +46,70 @@ def _parse(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-class SQLiteDeliveryStore:
-    """Delivery position, plans and lease in SQLite tables."""
+class SQLDeliveryStore:
+    """Delivery position, plans and lease in SQL tables."""
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        self.datastore = datastore
-        with self._write() as c:
+    def __init__(self, backend: SQLBackend) -> None:
+        self.backend = backend
+        self.state = f"{backend.prefix}approvalflow_delivery_state"
+        self.table = f"{backend.prefix}approvalflow_deliveries"
+        with backend.write() as c:
             for statement in _TABLES:
-                c.execute(statement)
+                c.execute(
+                    statement.format(
+                        p=backend.prefix,
+                        text=backend.text,
+                        without_rowid=backend.without_rowid,
+                    )
+                )
 
-    @contextmanager
-    def _write(self) -> Iterator[SQLiteCursor]:
-        # BEGIN IMMEDIATE: queue for the write lock rather than fail later.
-        with self.datastore.get_connection(commit=True) as conn:
-            cursor = conn.cursor()
-            try:
-                cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+    def _write(self) -> Any:
+        return self.backend.write()
+
+    def _read(self) -> Any:
+        return self.backend.read()
 
     def acquire(self, worker: str, now: datetime, until: datetime) -> bool:
         """Take or renew the lease."""
         with self._write() as c:
             c.execute(
-                "UPDATE approvalflow_delivery_state"
+                f"UPDATE {self.state}"
                 " SET lease_holder = ?, lease_until = ?"
                 " WHERE id = 1 AND (lease_holder IS NULL OR lease_holder = ?"
                 " OR lease_until <= ?)",
                 [worker, _time(until), worker, _time(now)],
             )
-            return bool(c.sqlite_cursor.rowcount == 1)
+            return bool(c.rowcount == 1)
 
     def release(self, worker: str) -> None:
         """Give the lease up."""
         with self._write() as c:
             c.execute(
-                "UPDATE approvalflow_delivery_state SET lease_holder = NULL,"
+                f"UPDATE {self.state} SET lease_holder = NULL,"
                 " lease_until = NULL WHERE id = 1 AND lease_holder = ?",
                 [worker],
             )
 
     def position(self) -> int:
         """The last notification id fully delivered."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT position FROM approvalflow_delivery_state WHERE id = 1")
-            return int(c.fetchone()[0])
+        with self._read() as c:
+            c.execute(f"SELECT position FROM {self.state} WHERE id = 1")
+            return int(c.fetchone()["position"])
 
     def advance(self, expected: int, to: int) -> bool:
         """Compare-and-set the position."""
         with self._write() as c:
             c.execute(
-                "UPDATE approvalflow_delivery_state SET position = ?"
-                " WHERE id = 1 AND position = ?",
+                f"UPDATE {self.state} SET position = ? WHERE id = 1 AND position = ?",
                 [to, expected],
             )
-            return bool(c.sqlite_cursor.rowcount == 1)
+            return bool(c.rowcount == 1)
 
     def planned(self, notification_id: int) -> list[PlannedDelivery] | None:
         """The event's deliveries, in order."""
-        with self.datastore.transaction(commit=False) as c:
+        with self._read() as c:
             c.execute(
-                f"SELECT {_COLUMNS} FROM approvalflow_deliveries"
+                f"SELECT {_COLUMNS} FROM {self.table}"
                 " WHERE notification_id = ? ORDER BY seq",
                 [notification_id],
             )
@@ -119,8 +121,8 @@ class SQLiteDeliveryStore:
         with self._write() as c:
             for d in deliveries:
                 c.execute(
-                    "INSERT OR IGNORE INTO approvalflow_deliveries VALUES"
-                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {self.table} VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     _values(d),
                 )
 
@@ -128,7 +130,7 @@ class SQLiteDeliveryStore:
         """Record a delivery's new status."""
         with self._write() as c:
             c.execute(
-                "UPDATE approvalflow_deliveries SET status = ?, attempts = ?,"
+                f"UPDATE {self.table} SET status = ?, attempts = ?,"
                 " next_attempt_at = ?, done_at = ?, last_error = ?"
                 " WHERE notification_id = ? AND seq = ?",
                 [
@@ -144,16 +146,16 @@ class SQLiteDeliveryStore:
 
     def backlog(self, head: int) -> Backlog:
         """The state of deliveries."""
-        with self.datastore.transaction(commit=False) as c:
+        with self._read() as c:
             c.execute(
                 "SELECT position, lease_holder, lease_until"
-                " FROM approvalflow_delivery_state WHERE id = 1"
+                f" FROM {self.state} WHERE id = 1"
             )
             state = c.fetchone()
             found: dict[str, list[PlannedDelivery]] = {}
             for status in ("pending", "refused"):
                 c.execute(
-                    f"SELECT {_COLUMNS} FROM approvalflow_deliveries"
+                    f"SELECT {_COLUMNS} FROM {self.table}"
                     " WHERE status = ? ORDER BY notification_id, seq",
                     [status],
                 )
@@ -202,3 +204,17 @@ def _row(r: sqlite3.Row) -> PlannedDelivery:
         done_at=_parse(r["done_at"]),
         last_error=r["last_error"],
     )
+
+
+class SQLiteDeliveryStore(SQLDeliveryStore):
+    """Delivery bookkeeping in the SQLite file of the events."""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        super().__init__(SQLiteBackend(datastore))
+
+
+class PostgresDeliveryStore(SQLDeliveryStore):
+    """Delivery bookkeeping in the PostgreSQL database of the events."""
+
+    def __init__(self, datastore: Any) -> None:
+        super().__init__(PostgresBackend(datastore))

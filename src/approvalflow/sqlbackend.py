@@ -1,0 +1,126 @@
+"""One small SQL surface over SQLite and PostgreSQL for approvalflow's own tables.
+
+The read models and the delivery bookkeeping write the same SQL to both
+databases: ``?`` placeholders (turned into ``%s`` for psycopg), ``ON
+CONFLICT`` upserts (SQLite 3.24+), rows read by column name. What differs is
+here: how a write transaction starts, the text type (PostgreSQL compares
+with the "C" collation, so order is byte order, as in SQLite), ``WITHOUT
+ROWID``, and the schema in front of table names. Connections come from
+eventsourcing's own datastores, so pools, timeouts and schemas are set once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.sqlite import SQLiteDatastore
+
+__all__ = ["Cursor", "PostgresBackend", "SQLBackend", "SQLiteBackend"]
+
+
+class Cursor:
+    """A database cursor taking ``?`` placeholders on every backend."""
+
+    def __init__(self, raw: Any, *, pyformat: bool) -> None:
+        self.raw = raw
+        self.pyformat = pyformat
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self.raw.execute(sql.replace("?", "%s") if self.pyformat else sql, list(params))
+
+    def fetchone(self) -> Any:
+        """The next row (by column name), or ``None``."""
+        return self.raw.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows (by column name)."""
+        return list(self.raw.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement."""
+        return int(self.raw.rowcount)
+
+
+class SQLBackend(Protocol):
+    """What a store needs from a database."""
+
+    #: The column type for text (ids, names, times).
+    text: str
+    #: Appended to tables keyed by their primary key.
+    without_rowid: str
+    #: Put in front of every table name (a schema and a dot, or nothing).
+    prefix: str
+
+    def write(self) -> Any:
+        """A context manager: a cursor in a transaction that commits."""
+        ...
+
+    def read(self) -> Any:
+        """A context manager: a cursor in a read-only transaction."""
+        ...
+
+
+class SQLiteBackend:
+    """SQLite through eventsourcing's datastore (WAL, busy timeout)."""
+
+    text = "TEXT"
+    without_rowid = " WITHOUT ROWID"
+    prefix = ""
+
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        """A write transaction that holds SQLite's write lock from the start."""
+        # BEGIN IMMEDIATE queues for the write lock (honouring the busy
+        # timeout), where a deferred transaction that read first could fail
+        # at once when another process wrote in between.
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield Cursor(cursor.sqlite_cursor, pyformat=False)
+            except BaseException:
+                conn.rollback()
+                raise
+            try:
+                conn.commit()
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(exc) from exc
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """A consistent read (one snapshot for every statement)."""
+        with self.datastore.transaction(commit=False) as c:
+            yield Cursor(c.sqlite_cursor, pyformat=False)
+
+
+class PostgresBackend:
+    """PostgreSQL through eventsourcing's datastore (psycopg 3 and its pool)."""
+
+    text = 'TEXT COLLATE "C"'
+    without_rowid = ""
+
+    def __init__(self, datastore: Any) -> None:
+        self.datastore = datastore
+        self.prefix = f"{datastore.schema}."
+
+    @contextmanager
+    def write(self) -> Iterator[Cursor]:
+        """A read-committed transaction; row locks order concurrent writers."""
+        with self.datastore.transaction(commit=True) as c:
+            yield Cursor(c, pyformat=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """A read transaction (rolled back at the end)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield Cursor(c, pyformat=True)
