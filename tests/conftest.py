@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, settings
 
 from approvalflow import Approvals, connect
 from approvalflow.testing import ControllableClock, InMemoryDirectory
-from tests.helpers import START, make_directory
+from tests import pg_server
+from tests.helpers import START, make_directory, postgres_url
 
 # Hypothesis profiles: "dev" is quick for local runs, "ci" digs deeper. CI
 # (CI=true) picks "ci" unless HYPOTHESIS_PROFILE says otherwise.
@@ -40,11 +41,32 @@ def directory() -> InMemoryDirectory:
     return make_directory()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_server.PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run.
+
+    Where it cannot be started, PostgreSQL tests are skipped with the reason,
+    except in CI (CI=true), where that is a failure: CI must test all stores.
+    """
+    try:
+        server = pg_server.start()
+    except pg_server.PostgresUnavailableError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL server here: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every store the library supports in this release."""
+    """Every store the library supports: in memory, an SQLite file, PostgreSQL."""
     if request.param == "memory":
         return "memory://"
+    if request.param == "postgres":
+        return postgres_url(request.getfixturevalue("postgres"))
     return f"sqlite:///{tmp_path / 'approvals.sqlite3'}"
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from approvalflow import Approvals
 from approvalflow.testing import InMemoryDirectory
+from tests.pg_server import PostgresServer
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -83,3 +85,8 @@ def stored_records(app: Approvals) -> list[tuple[object, ...]]:
         (n.id, n.originator_id, n.originator_version, n.topic, bytes(n.state))
         for n in app.recorder.select_notifications(start=1, limit=1_000_000)
     ]
+
+
+def postgres_url(server: PostgresServer) -> str:
+    """A store URL in a schema of its own, so every test starts empty."""
+    return f"{server.url}?schema=t_{uuid.uuid4().hex[:12]}&pool_size=2"

@@ -68,11 +68,14 @@ from approvalflow.notifications.outbox import (
     DeliveryStore,
     MemoryDeliveryStore,
 )
-from approvalflow.notifications.outbox_sql import SQLiteDeliveryStore
+from approvalflow.notifications.outbox_sql import (
+    PostgresDeliveryStore,
+    SQLiteDeliveryStore,
+)
 from approvalflow.persistence import register_transcodings
 from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
 from approvalflow.projections.memory import MemoryViewStore
-from approvalflow.projections.sql import SQLiteViewStore
+from approvalflow.projections.sql import PostgresViewStore, SQLiteViewStore
 from approvalflow.projections.store import ViewStore
 from approvalflow.queries import ReadSide
 
@@ -688,6 +691,8 @@ def _view_store(factory: InfrastructureFactory[Any]) -> ViewStore | None:
         return SQLiteViewStore(factory.datastore)
     if isinstance(factory, POPOFactory):
         return MemoryViewStore()
+    if type(factory).__module__ == "eventsourcing.postgres":
+        return PostgresViewStore(getattr(factory, "datastore"))  # noqa: B009
     return None
 
 
@@ -697,7 +702,9 @@ def _delivery_store(factory: InfrastructureFactory[Any]) -> DeliveryStore:
         return SQLiteDeliveryStore(factory.datastore)
     if isinstance(factory, POPOFactory):
         return MemoryDeliveryStore()
-    msg = "deliveries need an SQLite file or memory:// in this release"
+    if type(factory).__module__ == "eventsourcing.postgres":
+        return PostgresDeliveryStore(getattr(factory, "datastore"))  # noqa: B009
+    msg = "deliveries need SQLite, PostgreSQL or memory:// in this release"
     raise ConfigurationError(msg)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from approvalflow.application import Approvals
 from approvalflow.domain.errors import ConfigurationError
@@ -23,7 +23,25 @@ DEFAULT_SQLITE_FILE = "approvalflow.sqlite3"
 # failing, so a few processes can share one file.
 _SQLITE_LOCK_TIMEOUT = "10"
 
-_SUPPORTED = "'sqlite:///PATH', 'sqlite:///:memory:' or 'memory://'"
+_SUPPORTED = (
+    "'sqlite:///PATH', 'sqlite:///:memory:', 'memory://' or "
+    "'postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME'"
+)
+
+# URL query parameters for PostgreSQL and the eventsourcing settings they set.
+_POSTGRES_OPTIONS = {
+    "schema": "POSTGRES_SCHEMA",
+    "pool_size": "POSTGRES_POOL_SIZE",
+    "max_overflow": "POSTGRES_MAX_OVERFLOW",
+    "max_waiting": "POSTGRES_MAX_WAITING",
+    "connect_timeout": "POSTGRES_CONNECT_TIMEOUT",
+    "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
+    "conn_max_age": "POSTGRES_CONN_MAX_AGE",
+    "pre_ping": "POSTGRES_PRE_PING",
+    "idle_in_transaction_session_timeout": (
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"
+    ),
+}
 
 
 def store_env(url: str | None) -> dict[str, str]:
@@ -57,10 +75,67 @@ def store_env(url: str | None) -> dict[str, str]:
             raise ConfigurationError(msg)
         return _sqlite_env(path)
     if parts.scheme in ("postgresql", "postgres"):
-        msg = "PostgreSQL is not supported by this release yet; use " + _SUPPORTED
-        raise ConfigurationError(msg)
+        return _postgres_env(url)
     msg = f"unknown store URL scheme {parts.scheme!r} in {url!r}; use {_SUPPORTED}"
     raise ConfigurationError(msg)
+
+
+def _postgres_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    database = unquote(parts.path.lstrip("/"))
+    if not parts.hostname or not database or parts.username is None:
+        msg = f"store URL {url!r} needs a user, a host and a database; use {_SUPPORTED}"
+        raise ConfigurationError(msg)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": database,
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        # A pool that lets a worker's threads and a web process's requests
+        # work at once; a URL can say otherwise.
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+    }
+    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
+        if name not in _POSTGRES_OPTIONS:
+            msg = f"unknown PostgreSQL option {name!r} in {url!r}; known: " + ", ".join(
+                sorted(_POSTGRES_OPTIONS)
+            )
+            raise ConfigurationError(msg)
+        env[_POSTGRES_OPTIONS[name]] = values[-1]
+    return env
+
+
+def _ensure_schema(env: dict[str, str]) -> None:
+    """Create the PostgreSQL schema a URL names, if it does not exist yet."""
+    schema = env.get("POSTGRES_SCHEMA")
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" or not schema:
+        return
+    try:
+        import psycopg  # noqa: PLC0415 - only PostgreSQL users have it
+        from psycopg import sql  # noqa: PLC0415
+    except ImportError as exc:
+        msg = "PostgreSQL needs psycopg: pip install 'approvalflow[postgres]'"
+        raise ConfigurationError(msg) from exc
+    try:
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(float(env.get("POSTGRES_CONNECT_TIMEOUT", "10"))),
+            autocommit=True,
+        ) as conn:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+            )
+    except psycopg.Error as exc:
+        msg = f"cannot prepare PostgreSQL schema {schema!r}: {exc}"
+        raise ConfigurationError(msg) from exc
 
 
 def _sqlite_env(path: str) -> dict[str, str]:
@@ -91,9 +166,12 @@ def connect(
     """Open the approvals store at ``url`` with the host's ports.
 
     ``url`` is ``None`` (an SQLite file in the working directory, or
-    eventsourcing's own ``PERSISTENCE_MODULE``/``SQLITE_DBNAME``/... variables
-    when set), ``"sqlite:///path/to/file"``, or ``"memory://"`` (in-process,
-    for tests). Tables are created on first use. Close the application when
+    eventsourcing's own ``PERSISTENCE_MODULE``/``SQLITE_DBNAME``/``POSTGRES_*``
+    variables when set), ``"sqlite:///path/to/file"``, ``"memory://"``
+    (in-process, for tests) or ``"postgresql://user:password@host:5432/db"``
+    with optional ``?schema=...&pool_size=...&max_overflow=...&
+    connect_timeout=...&lock_timeout=...``. Tables (and a named schema) are
+    created on first use. Close the application when
     done, best with ``with connect(...) as app:``.
 
     Read models follow the events: after this application's own commands
@@ -103,6 +181,7 @@ def connect(
     up to date.
     """
     env = store_env(url)
+    _ensure_schema(env)
     try:
         return Approvals(
             env,

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import event, settings
@@ -38,7 +38,7 @@ from approvalflow import (
     connect,
 )
 from approvalflow.testing import ControllableClock
-from tests.helpers import START, make_directory, stored_records
+from tests.helpers import START, make_directory, postgres_url, stored_records
 from tests.view_model import actual_lists, expected_lists
 
 FIRM = ("f1", "f2")
@@ -498,11 +498,35 @@ class SQLiteApprovalsMachine(ApprovalsMachine):
         self.store_url_used = f"sqlite:///{self.folder}/approvals.sqlite3"
 
 
+class PostgresApprovalsMachine(ApprovalsMachine):
+    """The same machine on PostgreSQL, each run in a fresh schema."""
+
+    server: ClassVar[Any] = None
+
+    def store_url(self) -> str:
+        assert self.server is not None, "the postgres fixture starts the server"
+        return postgres_url(self.server)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_for_the_machine(request: pytest.FixtureRequest) -> None:
+    # unittest-style test classes take no fixtures; hand the server over here.
+    if "Postgres" in request.node.nodeid:
+        PostgresApprovalsMachine.server = request.getfixturevalue("postgres")
+
+
 TestApprovalsOnPOPO = ApprovalsMachine.TestCase
 TestApprovalsOnPOPO.settings = settings(settings.default, stateful_step_count=50)
 
 TestApprovalsOnSQLite = SQLiteApprovalsMachine.TestCase
 TestApprovalsOnSQLite.settings = settings(
+    settings.default,
+    stateful_step_count=40,
+    max_examples=max(20, settings().max_examples // 3),
+)
+
+TestApprovalsOnPostgres = PostgresApprovalsMachine.TestCase
+TestApprovalsOnPostgres.settings = settings(
     settings.default,
     stateful_step_count=40,
     max_examples=max(20, settings().max_examples // 3),

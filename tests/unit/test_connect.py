@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,13 +73,59 @@ def test_relative_sqlite_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("mysql://localhost/db", "unknown store URL scheme 'mysql'"),
         ("sqlite://host/file.db", "names a host"),
         ("sqlite:///", "names no file"),
-        ("postgresql://u:p@localhost/db", "PostgreSQL is not supported"),
+        ("postgresql://localhost/db", "needs a user, a host and a database"),
+        ("postgresql://u:p@localhost/", "needs a user, a host and a database"),
+        ("postgresql://u:p@localhost/db?colour=blue", "unknown PostgreSQL option"),
     ],
 )
 def test_bad_urls_say_what_is_supported(url: str, problem: str) -> None:
     with pytest.raises(ConfigurationError, match=problem) as caught:
         connect(url)
-    assert "sqlite:///PATH" in str(caught.value)
+    # Each message says what would have been accepted.
+    assert "sqlite:///PATH" in str(caught.value) or "known: " in str(caught.value)
+
+
+def test_postgres_urls_set_eventsourcing_variables() -> None:
+    env = store_env(
+        "postgresql://ann:p%40ss@db.example:6543/approvals"
+        "?schema=firm_a&pool_size=8&max_overflow=2&connect_timeout=3&lock_timeout=5"
+    )
+    assert env == {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": "approvals",
+        "POSTGRES_HOST": "db.example",
+        "POSTGRES_PORT": "6543",
+        "POSTGRES_USER": "ann",
+        "POSTGRES_PASSWORD": "p@ss",
+        "POSTGRES_SCHEMA": "firm_a",
+        "POSTGRES_POOL_SIZE": "8",
+        "POSTGRES_MAX_OVERFLOW": "2",
+        "POSTGRES_CONNECT_TIMEOUT": "3",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+    }
+
+
+def test_an_unreachable_postgres_is_a_clear_error() -> None:
+    from tests.smtp_server import free_port  # noqa: PLC0415
+
+    url = f"postgresql://u:p@127.0.0.1:{free_port()}/db?connect_timeout=1"
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match="cannot open the approvals store"):
+        connect(url)
+    assert time.monotonic() - started < 20
+
+
+def test_postgres_environment_variables_keep_working(
+    postgres: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = store_env(postgres.url + "?schema=public")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with connect(directory=make_directory()) as app:
+        app.request_approval("d1", by="f1")
+        assert type(app.factory).__module__ == "eventsourcing.postgres"
+    with connect(postgres.url) as again:
+        assert again.status("d1").state is ApprovalState.PENDING
 
 
 def test_importing_builds_nothing(tmp_path: Path) -> None:
