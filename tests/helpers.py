@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from approvalflow import Approvals
@@ -90,3 +91,33 @@ def stored_records(app: Approvals) -> list[tuple[object, ...]]:
 def postgres_url(server: PostgresServer) -> str:
     """A store URL in a schema of its own, so every test starts empty."""
     return f"{server.url}?schema=t_{uuid.uuid4().hex[:12]}&pool_size=2"
+
+
+class FastClock:
+    """A clock running ``speed`` times faster than the machine's, from ``origin``.
+
+    Processes given the same origin and speed agree on the time, so reminders
+    fall due within seconds in tests with real processes.
+    """
+
+    def __init__(self, origin: datetime, started: float, speed: float) -> None:
+        self.origin = origin
+        self.started = started
+        self.speed = speed
+
+    def now(self) -> datetime:
+        elapsed = time.time() - self.started
+        return self.origin + timedelta(seconds=elapsed * self.speed)
+
+
+def make_busy_directory() -> InMemoryDirectory:
+    """The test firm with twelve documents over two accounts."""
+    from approvalflow import DocumentFacts  # noqa: PLC0415
+
+    directory = make_directory()
+    for i in range(12):
+        account = "acme" if i % 3 else "globex"
+        facts = DocumentFacts(f"b{i}", account, f"Busy {i}", "pdf", "Anna")
+        directory.add_document(facts)
+    directory.link("acme", "c2", notify=True)
+    return directory

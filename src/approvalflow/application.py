@@ -605,6 +605,7 @@ class Approvals(ReadSide, Application[UUID]):
         links: Links | None = None,
         portal: PortalNotifications | None = None,
         worker: str | None = None,
+        lease_clock: Clock | None = None,
     ) -> Notifier:
         """The delivery follower for this store (see :class:`Notifier`).
 
@@ -628,6 +629,7 @@ class Approvals(ReadSide, Application[UUID]):
             links=chosen_links,
             portal=portal or self.portal,
             worker=worker,
+            lease_clock=lease_clock,
         )
 
     # -- queries -----------------------------------------------------------

@@ -7,6 +7,8 @@ called.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -18,6 +20,9 @@ __all__ = ["DEFAULT_SQLITE_FILE", "connect", "store_env"]
 
 #: The file used when no URL and no eventsourcing variables are given.
 DEFAULT_SQLITE_FILE = "approvalflow.sqlite3"
+
+# An arbitrary, fixed key for the start-up lock (see _postgres_startup).
+_STARTUP_LOCK = 0x61707073
 
 # Wait this long (seconds) for another process's SQLite write lock before
 # failing, so a few processes can share one file.
@@ -109,10 +114,17 @@ def _postgres_env(url: str) -> dict[str, str]:
     return env
 
 
-def _ensure_schema(env: dict[str, str]) -> None:
-    """Create the PostgreSQL schema a URL names, if it does not exist yet."""
-    schema = env.get("POSTGRES_SCHEMA")
-    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" or not schema:
+@contextmanager
+def _postgres_startup(env: dict[str, str]) -> Iterator[None]:
+    """Let processes starting at once take turns creating PostgreSQL tables.
+
+    eventsourcing (re)creates its tables and functions when an application
+    starts; two processes doing so at the same moment can fail ("tuple
+    concurrently updated"). A session advisory lock makes them queue. The
+    schema a URL names is created here too.
+    """
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
         return
     try:
         import psycopg  # noqa: PLC0415 - only PostgreSQL users have it
@@ -121,7 +133,7 @@ def _ensure_schema(env: dict[str, str]) -> None:
         msg = "PostgreSQL needs psycopg: pip install 'approvalflow[postgres]'"
         raise ConfigurationError(msg) from exc
     try:
-        with psycopg.connect(
+        conn = psycopg.connect(
             dbname=env["POSTGRES_DBNAME"],
             host=env["POSTGRES_HOST"],
             port=env["POSTGRES_PORT"],
@@ -129,13 +141,27 @@ def _ensure_schema(env: dict[str, str]) -> None:
             password=env["POSTGRES_PASSWORD"],
             connect_timeout=int(float(env.get("POSTGRES_CONNECT_TIMEOUT", "10"))),
             autocommit=True,
-        ) as conn:
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
-            )
+        )
     except psycopg.Error as exc:
-        msg = f"cannot prepare PostgreSQL schema {schema!r}: {exc}"
+        msg = f"cannot connect to PostgreSQL at {env['POSTGRES_HOST']}: {exc}"
         raise ConfigurationError(msg) from exc
+    schema = env.get("POSTGRES_SCHEMA")
+    with conn:
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", [_STARTUP_LOCK])
+            if schema:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(schema)
+                    )
+                )
+        except psycopg.Error as exc:
+            msg = f"cannot prepare PostgreSQL schema {schema!r}: {exc}"
+            raise ConfigurationError(msg) from exc
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [_STARTUP_LOCK])
 
 
 def _sqlite_env(path: str) -> dict[str, str]:
@@ -181,18 +207,18 @@ def connect(
     up to date.
     """
     env = store_env(url)
-    _ensure_schema(env)
     try:
-        return Approvals(
-            env,
-            directory=directory,
-            clock=clock,
-            mailer=mailer,
-            portal=portal,
-            links=links,
-            refresh_views_on_read=refresh_views_on_read,
-            refresh_views_after_write=refresh_views_after_write,
-        )
+        with _postgres_startup(env):
+            return Approvals(
+                env,
+                directory=directory,
+                clock=clock,
+                mailer=mailer,
+                portal=portal,
+                links=links,
+                refresh_views_on_read=refresh_views_on_read,
+                refresh_views_after_write=refresh_views_after_write,
+            )
     except ConfigurationError:
         raise
     except Exception as exc:

@@ -21,6 +21,9 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 __all__ = ["Cursor", "PostgresBackend", "SQLBackend", "SQLiteBackend"]
 
+# An arbitrary, fixed key: approvalflow's table creation in PostgreSQL.
+_DDL_LOCK = 0x61707066
+
 
 class Cursor:
     """A database cursor taking ``?`` placeholders on every backend."""
@@ -65,6 +68,10 @@ class SQLBackend(Protocol):
         """A context manager: a cursor in a read-only transaction."""
         ...
 
+    def serialize_ddl(self, cursor: Cursor) -> None:
+        """Make concurrent table creation in this transaction wait its turn."""
+        ...
+
 
 class SQLiteBackend:
     """SQLite through eventsourcing's datastore (WAL, busy timeout)."""
@@ -95,6 +102,9 @@ class SQLiteBackend:
             except sqlite3.IntegrityError as exc:
                 raise IntegrityError(exc) from exc
 
+    def serialize_ddl(self, cursor: Cursor) -> None:
+        """Nothing to do: BEGIN IMMEDIATE already serializes writers."""
+
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         """A consistent read (one snapshot for every statement)."""
@@ -117,6 +127,14 @@ class PostgresBackend:
         """A read-committed transaction; row locks order concurrent writers."""
         with self.datastore.transaction(commit=True) as c:
             yield Cursor(c, pyformat=True)
+
+    def serialize_ddl(self, cursor: Cursor) -> None:
+        """Take a transaction-scoped advisory lock before creating tables.
+
+        Two processes running ``CREATE TABLE IF NOT EXISTS`` at once can
+        otherwise both try to create it and one fails.
+        """
+        cursor.execute("SELECT pg_advisory_xact_lock(?)", [_DDL_LOCK])
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

@@ -227,8 +227,12 @@ def test_one_worker_at_a_time_holds_the_lease(
     portal: RecordingPortal,
 ) -> None:
     links = StaticLinks()
-    first = app.notifier(mailer=mailer, portal=portal, links=links, worker="one")
-    second = app.notifier(mailer=mailer, portal=portal, links=links, worker="two")
+    first = app.notifier(
+        mailer=mailer, portal=portal, links=links, worker="one", lease_clock=clock
+    )
+    second = app.notifier(
+        mailer=mailer, portal=portal, links=links, worker="two", lease_clock=clock
+    )
     app.request_approval("d1", by="f1")
     assert first.run_once().events
     app.request_approval("d2", by="f1")

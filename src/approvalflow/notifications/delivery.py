@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from approvalflow.clocks import SystemClock
 from approvalflow.domain.aggregate import ApprovalRequest
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.values import DeliveryRecord, NotificationReport
@@ -35,7 +36,7 @@ from approvalflow.notifications.mailers import (
     PermanentDeliveryError,
 )
 from approvalflow.notifications.outbox import DeliveryStore, PlannedDelivery
-from approvalflow.ports import Links, Mailer, PortalNotifications
+from approvalflow.ports import Clock, Links, Mailer, PortalNotifications
 from approvalflow.projections.follow import read_events
 
 if TYPE_CHECKING:
@@ -65,7 +66,9 @@ class Notifier:
 
     ``worker`` names this worker in the lease (host name and a random part by
     default). ``lease`` must comfortably exceed the time one message can
-    take (the mailer's timeout). Failed deliveries wait ``backoff(attempts)``
+    take (the mailer's timeout); it runs on ``lease_clock``, the machine's
+    clock by default (not the Clock port: leases measure real time between
+    processes). Failed deliveries wait ``backoff(attempts)``
     before the next try: 30 s, doubling, at most 30 minutes by default.
     """
 
@@ -81,6 +84,7 @@ class Notifier:
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         backoff: Callable[[int], timedelta] | None = None,
+        lease_clock: Clock | None = None,
     ) -> None:
         if mailer is None or links is None:
             msg = "deliveries need a mailer and a links port"
@@ -94,6 +98,9 @@ class Notifier:
         self.worker = worker or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.backoff = backoff or _default_backoff
+        # Leases are about real elapsed time between worker processes, not
+        # business time: they follow the machine's clock unless told.
+        self.lease_clock: Clock = lease_clock or SystemClock()
 
     # -- the pass ----------------------------------------------------------------
 
@@ -128,7 +135,7 @@ class Notifier:
         self.store.release(self.worker)
 
     def _renew(self) -> bool:
-        now = self.app.clock.now()
+        now = self.lease_clock.now()
         return self.store.acquire(self.worker, now, now + self.lease)
 
     def _deliver(self, notification_id: int, event: Any) -> DeliveryPass:

@@ -54,6 +54,7 @@ class SQLDeliveryStore:
         self.state = f"{backend.prefix}approvalflow_delivery_state"
         self.table = f"{backend.prefix}approvalflow_deliveries"
         with backend.write() as c:
+            backend.serialize_ddl(c)
             for statement in _TABLES:
                 c.execute(
                     statement.format(

@@ -124,6 +124,7 @@ class SQLViewStore:
         self.backend = backend
         self.meta = f"{backend.prefix}approvalflow_views"
         with backend.write() as c:
+            backend.serialize_ddl(c)
             c.execute(_META.format(meta=self.meta))
             c.execute(
                 f"INSERT INTO {self.meta} VALUES (1, 1, ?) ON CONFLICT DO NOTHING",
@@ -300,6 +301,7 @@ class SQLViewStore:
     ) -> int:
         """Fill the next generation's tables from all events, then switch."""
         with self.backend.write() as c:
+            self.backend.serialize_ddl(c)
             live = self._generation(c)
             fresh = live + 1
             # A rebuild that crashed leaves its tables: start them afresh.
