@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 import attrs
 
@@ -30,7 +31,13 @@ class WorkerPass:
 
 
 class Worker:
-    """Sends due reminders, then delivers notifications, every ``interval`` s."""
+    """Sends due reminders, then delivers notifications, every ``interval`` s.
+
+    Where the event store pushes new events (PostgreSQL's LISTEN/NOTIFY, the
+    in-memory store), the worker also wakes as soon as an event is recorded,
+    so deliveries follow the log by subscription; the interval then only
+    paces reminders and retries. On SQLite it polls every ``interval``.
+    """
 
     def __init__(
         self, app: Approvals, notifier: Notifier | None, *, interval: float = 5.0
@@ -39,7 +46,12 @@ class Worker:
         self.notifier = notifier
         self.interval = interval
         self.stopping = threading.Event()
+        self._wake = threading.Event()
         self._running = False
+        #: True while the worker follows the log by subscription.
+        self.subscribed = False
+        #: Passes completed by :meth:`run` (for monitoring).
+        self.passes = 0
 
     def run_once(self) -> WorkerPass:
         """One pass: record due reminders, then deliver what is waiting."""
@@ -54,10 +66,12 @@ class Worker:
     def run(self) -> None:
         """Run passes until :meth:`stop` is called (e.g. from a signal)."""
         self._running = True
+        listener = self._listen()
         try:
             while not self.stopping.is_set():
                 try:
                     done = self.run_once()
+                    self.passes += 1
                 except Exception:
                     # One bad pass (database busy, ...) must not kill the
                     # worker; the next pass starts from the recorded position.
@@ -74,11 +88,34 @@ class Worker:
                         )
                     if done.deliveries.events and not done.deliveries.blocked:
                         continue  # more may be waiting: no pause
-                self.stopping.wait(self.interval)
+                self._wake.wait(self.interval)
+                self._wake.clear()
         finally:
+            if listener is not None:
+                listener.stop()
             self._running = False
             if self.notifier is not None:
                 self.notifier.stop()
+
+    def _listen(self) -> Any:
+        """Subscribe to new events where the store can push them."""
+        try:
+            subscription = self.app.recorder.subscribe(
+                gt=self.app.recorder.max_notification_id()
+            )
+        except NotImplementedError:
+            return None  # SQLite: poll every interval
+
+        def wake_on_events() -> None:
+            try:
+                for _ in subscription:
+                    self._wake.set()
+            except Exception:
+                log.exception("event subscription ended; polling instead")
+
+        threading.Thread(target=wake_on_events, daemon=True).start()
+        self.subscribed = True
+        return subscription
 
     def stop(self) -> None:
         """Ask the worker to stop after the message in hand.
@@ -87,5 +124,6 @@ class Worker:
         with :meth:`run_once`) gives its delivery lease up at once.
         """
         self.stopping.set()
+        self._wake.set()
         if self.notifier is not None and not self._running:
             self.notifier.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -22,6 +24,7 @@ from approvalflow.testing import (
     RecordingPortal,
     StaticLinks,
 )
+from approvalflow.worker import Worker
 from tests.helpers import START
 
 COMPOSER = EmailComposer(
@@ -280,3 +283,28 @@ def test_backoff_grows_to_a_ceiling(app: Approvals, mailer: FlakyMailer) -> None
     pauses = [notifier.backoff(n) for n in range(1, 10)]
     assert pauses[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
     assert pauses[-1] == timedelta(minutes=30)
+
+
+def test_the_worker_follows_the_log_by_subscription_where_it_can(
+    app: Approvals, mailer: FlakyMailer, portal: RecordingPortal
+) -> None:
+    notifier = app.notifier(mailer=mailer, portal=portal, links=StaticLinks())
+    # A long interval: only a pushed event can wake the worker in time.
+    worker = Worker(app, notifier, interval=60)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while worker.passes < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the worker is now idle, waiting
+        app.request_approval("d1", by="f1")
+        deadline = time.monotonic() + 3
+        while not mailer.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pushes = type(app.views).__name__ != "SQLiteViewStore"
+        assert worker.subscribed == pushes
+        assert bool(mailer.sent) == pushes  # SQLite waits for the next poll
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
