@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect
@@ -241,22 +242,22 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
     """
     clock = ControllableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     where = url.removeprefix("sqlite:///")
-    # With an SQLite file, emails are .eml files and the portal a JSON file
-    # beside it, so a second run can show them too.
-    on_file = where != url
-    folder = Path(f"{where}-mail")
-    portal = DemoPortal(Path(f"{where}-portal.json")) if on_file else None
+    shown = where if where != url else _without_password(url)
+    # Emails are .eml files and the portal a JSON file, beside an SQLite
+    # file or in the working directory, so a second run can show them too.
+    base = where if where != url else "approvalflow-demo"
+    folder = Path(f"{base}-mail")
+    portal = DemoPortal(Path(f"{base}-portal.json"))
     with connect(url, directory=demo_directory(), clock=clock) as app:
         recorded_before = app.get_request(DEMO_DOCUMENTS[0]) is not None
         if recorded_before:
-            echo(f"Replaying the history stored in {where} (nothing new recorded).")
+            echo(f"Replaying the history stored in {shown} (nothing new recorded).")
         else:
-            echo(f"Recording the demo story in {where}:")
+            echo(f"Recording the demo story in {shown}:")
 
             def step(line: str) -> None:
                 echo(f"  - {line}")
-                if portal is not None:  # the worker runs between the steps
-                    _deliver(app, folder, portal)
+                _deliver(app, folder, portal)  # the worker runs between the steps
 
             _story(app, clock, step)
         # The lists are read "now", the same moment on every run.
@@ -266,13 +267,20 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
             _print_document(app, doc_id, echo)
         echo("")
         _print_lists(app, echo)
-        if portal is not None:
-            echo("")
-            _print_messages(folder, portal, echo)
+        echo("")
+        _print_messages(folder, portal, echo)
     if not recorded_before:
         echo("")
         echo("Run the demo again to replay this history from the file.")
     return not recorded_before
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _print_document(app: Approvals, doc_id: str, echo: Callable[[str], None]) -> None:

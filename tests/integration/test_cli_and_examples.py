@@ -11,8 +11,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.helpers import postgres_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,3 +187,22 @@ def test_reminders_and_deliveries_commands(tmp_path: Path) -> None:
     )
     position, head = after.stdout.split()[1], after.stdout.split()[3]
     assert int(head) == int(position) + 1  # the reminder waits for a worker
+
+
+def test_demo_on_postgres_tells_then_replays(postgres: Any, tmp_path: Path) -> None:
+    url = postgres_url(postgres)
+    first = approvalflow_cli("demo", "--db", url, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Recording the demo story in postgresql://approvalflow:***@" in first.stdout
+    assert postgres.url.split("@")[0].split(":")[-1] not in first.stdout  # no password
+    assert "== tax-return-2025: approved" in first.stdout
+    assert len(list((tmp_path / "approvalflow-demo-mail").glob("*.eml"))) == 8
+    second = approvalflow_cli("demo", "--db", url, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "Replaying the history stored in postgresql://" in second.stdout
+    assert second.stdout.split("\n\n", 1)[1].strip() == (
+        first.stdout.split("\n\n", 1)[1].rsplit("\n\n", 1)[0].strip()
+    )
+    status = approvalflow_cli("projections", "status", "--db", url, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert all(line.split()[3] == "0" for line in status.stdout.splitlines()[1:])
