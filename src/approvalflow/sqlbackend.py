@@ -14,15 +14,35 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteDatastore
 
-__all__ = ["Cursor", "PostgresBackend", "SQLBackend", "SQLiteBackend"]
+__all__ = [
+    "Cursor",
+    "PostgresBackend",
+    "SQLBackend",
+    "SQLiteBackend",
+    "parse_time",
+    "time_text",
+]
 
 # An arbitrary, fixed key: approvalflow's table creation in PostgreSQL.
 _DDL_LOCK = 0x61707066
+
+
+def time_text(value: datetime | None) -> str | None:
+    """A time as stored: UTC, fixed width, so text order is time order."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A stored time back as an aware datetime."""
+    return None if value is None else datetime.fromisoformat(value)
 
 
 class Cursor:

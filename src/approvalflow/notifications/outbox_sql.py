@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.sqlite import SQLiteDatastore
 
 from approvalflow.notifications.outbox import Backlog, PlannedDelivery
-from approvalflow.sqlbackend import PostgresBackend, SQLBackend, SQLiteBackend
+from approvalflow.sqlbackend import (
+    PostgresBackend,
+    SQLBackend,
+    SQLiteBackend,
+    parse_time,
+    time_text,
+)
 
 __all__ = ["PostgresDeliveryStore", "SQLDeliveryStore", "SQLiteDeliveryStore"]
 
@@ -34,16 +40,6 @@ _COLUMNS = (
     "notification_id, seq, channel, kind, recipient_id, recipient_name, address,"
     " language, status, attempts, next_attempt_at, done_at, last_error"
 )
-
-
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def _parse(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 class SQLDeliveryStore:
@@ -78,7 +74,7 @@ class SQLDeliveryStore:
                 " SET lease_holder = ?, lease_until = ?"
                 " WHERE id = 1 AND (lease_holder IS NULL OR lease_holder = ?"
                 " OR lease_until <= ?)",
-                [worker, _time(until), worker, _time(now)],
+                [worker, time_text(until), worker, time_text(now)],
             )
             return bool(c.rowcount == 1)
 
@@ -137,8 +133,8 @@ class SQLDeliveryStore:
                 [
                     delivery.status,
                     delivery.attempts,
-                    _time(delivery.next_attempt_at),
-                    _time(delivery.done_at),
+                    time_text(delivery.next_attempt_at),
+                    time_text(delivery.done_at),
                     delivery.last_error,
                     delivery.notification_id,
                     delivery.seq,
@@ -167,7 +163,7 @@ class SQLDeliveryStore:
             waiting=tuple(found["pending"]),
             refused=tuple(found["refused"]),
             lease_holder=state["lease_holder"],
-            lease_until=_parse(state["lease_until"]),
+            lease_until=parse_time(state["lease_until"]),
         )
 
 
@@ -183,8 +179,8 @@ def _values(d: PlannedDelivery) -> list[Any]:
         d.language,
         d.status,
         d.attempts,
-        _time(d.next_attempt_at),
-        _time(d.done_at),
+        time_text(d.next_attempt_at),
+        time_text(d.done_at),
         d.last_error,
     ]
 
@@ -201,8 +197,8 @@ def _row(r: sqlite3.Row) -> PlannedDelivery:
         language=r["language"],
         status=r["status"],
         attempts=r["attempts"],
-        next_attempt_at=_parse(r["next_attempt_at"]),
-        done_at=_parse(r["done_at"]),
+        next_attempt_at=parse_time(r["next_attempt_at"]),
+        done_at=parse_time(r["done_at"]),
         last_error=r["last_error"],
     )
 

@@ -39,6 +39,8 @@ from approvalflow.sqlbackend import (
     PostgresBackend,
     SQLBackend,
     SQLiteBackend,
+    parse_time,
+    time_text,
 )
 
 __all__ = ["TABLES", "PostgresViewStore", "SQLViewStore", "SQLiteViewStore"]
@@ -104,17 +106,6 @@ _DOCUMENT_COLUMNS = (
     " pending_payment, invoice_id, cycle, requested_at, rejected_at,"
     " last_activity_at, last_activity, reminder_days, reminder_count, next_reminder_at"
 )
-
-
-def _time(value: datetime | None) -> str | None:
-    # Fixed width, always UTC: text order is time order, so indexes sort it.
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-
-
-def _parse(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 class SQLViewStore:
@@ -347,7 +338,7 @@ class SQLViewStore:
     def due_reminders(self, now: datetime, limit: int) -> list[str]:
         """Documents whose next reminder is due at ``now``, most overdue first."""
         with self._read() as (c, p):
-            c.execute(SQL_DUE.format(p=p), [_time(now), limit])
+            c.execute(SQL_DUE.format(p=p), [time_text(now), limit])
             return [r["document_id"] for r in c.fetchall()]
 
     def query_plans(self) -> dict[str, list[str]]:
@@ -371,7 +362,7 @@ class SQLViewStore:
             "accounts pending": (SQL_ACCOUNTS_PENDING, [ApprovalState.PENDING.value]),
             "document": (SQL_DOCUMENT, [doc]),
             "documents ever in": (SQL_DOCUMENTS_EVER_IN, ["a"]),
-            "due reminders": (SQL_DUE, [_time(now), 10]),
+            "due reminders": (SQL_DUE, [time_text(now), 10]),
             "rejections": (SQL_REJECTIONS, [doc]),
             "audit": (SQL_AUDIT, [doc]),
             "apply: document row": (SQL_DOCUMENT, [doc]),
@@ -417,7 +408,7 @@ def _recent_query(
     after: tuple[datetime, str] | None,
     limit: int,
 ) -> tuple[str, list[Any]]:
-    where, params = ["last_activity_at >= ?"], [_time(since)]
+    where, params = ["last_activity_at >= ?"], [time_text(since)]
     if account_id is not None:
         where.append("account_id = ?")
         params.append(account_id)
@@ -516,13 +507,13 @@ def _apply_one(c: Cursor, p: str, view: str, event: Any) -> None:
                 int(row.pending_payment),
                 row.invoice_id,
                 row.cycle,
-                _time(row.requested_at),
-                _time(row.rejected_at),
-                _time(row.last_activity_at),
+                time_text(row.requested_at),
+                time_text(row.rejected_at),
+                time_text(row.last_activity_at),
                 row.last_activity,
                 row.reminders.days_before_next if row.reminders else None,
                 row.reminders.count if row.reminders else None,
-                _time(row.next_reminder_at),
+                time_text(row.next_reminder_at),
             ],
         )
         c.execute(
@@ -537,7 +528,7 @@ def _apply_one(c: Cursor, p: str, view: str, event: Any) -> None:
                 [
                     key,
                     rejection.cycle,
-                    _time(rejection.rejected_at),
+                    time_text(rejection.rejected_at),
                     rejection.by_user_id,
                     rejection.by_name,
                     json.dumps(list(rejection.reasons), ensure_ascii=False),
@@ -551,7 +542,7 @@ def _apply_one(c: Cursor, p: str, view: str, event: Any) -> None:
             [
                 key,
                 line.version,
-                _time(line.at),
+                time_text(line.at),
                 line.event,
                 line.actor_id,
                 line.actor_name,
@@ -586,11 +577,11 @@ def _cursor_clause(
     # The upper bound keeps the index range tight; the OR breaks ties on time.
     where.append(f"{column} <= ?")
     where.append(f"({column} < ? OR document_id < ?)")
-    params.extend([_time(at), _time(at), document_id])
+    params.extend([time_text(at), time_text(at), document_id])
 
 
 def _document_row(r: Any) -> DocumentRow:
-    last = _parse(r["last_activity_at"])
+    last = parse_time(r["last_activity_at"])
     assert last is not None
     return DocumentRow(
         document_id=r["document_id"],
@@ -603,8 +594,8 @@ def _document_row(r: Any) -> DocumentRow:
         pending_payment=bool(r["pending_payment"]),
         invoice_id=r["invoice_id"],
         cycle=r["cycle"],
-        requested_at=_parse(r["requested_at"]),
-        rejected_at=_parse(r["rejected_at"]),
+        requested_at=parse_time(r["requested_at"]),
+        rejected_at=parse_time(r["rejected_at"]),
         last_activity_at=last,
         last_activity=r["last_activity"],
         reminders=(
@@ -612,7 +603,7 @@ def _document_row(r: Any) -> DocumentRow:
             if r["reminder_days"] is not None
             else None
         ),
-        next_reminder_at=_parse(r["next_reminder_at"]),
+        next_reminder_at=parse_time(r["next_reminder_at"]),
     )
 
 
