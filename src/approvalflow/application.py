@@ -597,6 +597,22 @@ class Approvals(ReadSide, Application[UUID]):
             self._delivery_store = _delivery_store(self.factory)
         return self._delivery_store.backlog(self.recorder.max_notification_id() or 0)
 
+    def skip_deliveries(self) -> int:
+        """Mark everything recorded so far as delivered; return how many events.
+
+        For a store that existed before deliveries were switched on: without
+        this, the first worker would send every notification of its history.
+        Only events recorded afterwards will be delivered.
+        """
+        if self._delivery_store is None:
+            self._delivery_store = _delivery_store(self.factory)
+        store = self._delivery_store
+        head = self.recorder.max_notification_id() or 0
+        while (position := store.position()) < head:
+            if store.advance(position, head):
+                return head - position
+        return 0
+
     def notifier(
         self,
         *,

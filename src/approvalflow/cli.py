@@ -229,6 +229,22 @@ def deliveries_status(db: str | None) -> None:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+@deliveries.command("skip-to-head")
+@click.option("--db", default=None, help=_DB_HELP)
+def deliveries_skip(db: str | None) -> None:
+    """Treat every event recorded so far as delivered (switching deliveries on).
+
+    Use it once on a store that existed before deliveries were switched on,
+    so the first worker does not send its whole history.
+    """
+    try:
+        with connect(store_url(db), refresh_views_on_read=False) as app:
+            skipped = app.skip_deliveries()
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{skipped} event(s) marked as delivered; new events will be delivered.")
+
+
 def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
     """A click option that can also be set by ``APPROVALFLOW_<env>``."""
     return click.option(

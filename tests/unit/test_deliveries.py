@@ -308,3 +308,15 @@ def test_the_worker_follows_the_log_by_subscription_where_it_can(
         worker.stop()
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def test_switching_deliveries_on_for_an_existing_store(
+    app: Approvals, notifier: Notifier, mailer: FlakyMailer
+) -> None:
+    app.request_approvals(["d1", "d2"], by="f1")  # history before deliveries
+    head = app.recorder.max_notification_id()
+    assert app.skip_deliveries() == head
+    assert app.skip_deliveries() == 0
+    app.request_approval("d3", by="f1")
+    deliver_all(notifier)
+    assert [str(m["X-Approvalflow-Document"]) for m in mailer.sent] == ["d3"]
