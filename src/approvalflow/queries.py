@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
+from eventsourcing.application import AggregateNotFoundError
 
 from approvalflow.domain.aggregate import ApprovalRequest, approval_request_id
 from approvalflow.domain.errors import (
@@ -298,11 +299,10 @@ class ReadSide:
         return [e for e in events if e.timestamp <= at]
 
     def _aggregate(self, document_id: str) -> ApprovalRequest | None:
-        found = (
-            self.repository.get(approval_request_id(document_id))
-            if (approval_request_id(document_id) in self.repository)
-            else None
-        )
+        try:
+            found: object = self.repository.get(approval_request_id(document_id))
+        except AggregateNotFoundError:
+            return None
         return found if isinstance(found, ApprovalRequest) else None
 
     # -- operations --------------------------------------------------------------
