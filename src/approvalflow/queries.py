@@ -127,7 +127,7 @@ class ReadSide:
         if self._views is None:
             msg = (
                 "this event store has no read models in this release; "
-                "use an SQLite file or memory://"
+                "use an SQLite file, PostgreSQL or memory://"
             )
             raise ConfigurationError(msg)
         return self._views

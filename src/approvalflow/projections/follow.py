@@ -4,8 +4,9 @@
 and applies what it finds, a batch per transaction. It is what the
 application runs after its own commands (read-your-writes) and before
 queries, and what :class:`ViewRunner` runs on a timer to pick up other
-processes' writes. Where the event store can push new events (the in-memory
-store now), the runner follows eventsourcing's ``ApplicationSubscription``
+processes' writes. Where the event store can push new events (PostgreSQL's
+LISTEN/NOTIFY, the in-memory store), the runner follows eventsourcing's
+``ApplicationSubscription``
 instead of polling, through the eventsourcing ``Projection`` classes below.
 
 Notification ids can have gaps; nothing here assumes they are contiguous: a

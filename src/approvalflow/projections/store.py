@@ -36,7 +36,7 @@ Progress = Callable[[int], None]
 
 
 class ViewStore(Protocol):
-    """Storage of the read models (in memory, SQLite, ...)."""
+    """Storage of the read models (in memory, SQLite, PostgreSQL)."""
 
     def position(self, view: str, application_name: str) -> int:
         """The last notification id applied to ``view`` (0: none)."""
