@@ -591,11 +591,16 @@ class Approvals(ReadSide, Application[UUID]):
 
         self._write([str(record_id)], plan)
 
-    def delivery_backlog(self) -> Backlog:
-        """How far deliveries lag behind the log, and what waits or failed."""
+    @property
+    def _deliveries(self) -> DeliveryStore:
+        # Made on first use: only processes that deliver need its tables.
         if self._delivery_store is None:
             self._delivery_store = _delivery_store(self.factory)
-        return self._delivery_store.backlog(self.recorder.max_notification_id() or 0)
+        return self._delivery_store
+
+    def delivery_backlog(self) -> Backlog:
+        """How far deliveries lag behind the log, and what waits or failed."""
+        return self._deliveries.backlog(self.recorder.max_notification_id() or 0)
 
     def skip_deliveries(self) -> int:
         """Mark everything recorded so far as delivered; return how many events.
@@ -604,9 +609,7 @@ class Approvals(ReadSide, Application[UUID]):
         this, the first worker would send every notification of its history.
         Only events recorded afterwards will be delivered.
         """
-        if self._delivery_store is None:
-            self._delivery_store = _delivery_store(self.factory)
-        store = self._delivery_store
+        store = self._deliveries
         head = self.recorder.max_notification_id() or 0
         while (position := store.position()) < head:
             if store.advance(position, head):
@@ -634,11 +637,9 @@ class Approvals(ReadSide, Application[UUID]):
         if chosen_mailer is None or chosen_links is None:
             msg = "deliveries need a mailer and a links port: pass mailer= and links="
             raise ConfigurationError(msg)
-        if self._delivery_store is None:
-            self._delivery_store = _delivery_store(self.factory)
         return Notifier(
             self,
-            store=self._delivery_store,
+            store=self._deliveries,
             mailer=chosen_mailer,
             composer=composer
             or EmailComposer(sender="no-reply@example.com", firm_name="Your firm"),

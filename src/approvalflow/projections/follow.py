@@ -154,12 +154,12 @@ class ViewRunner:
         self._subscriptions: list[ApplicationSubscription[Any]] = []
         self._threads: list[threading.Thread] = []
         if _can_subscribe(app):
+            # Catch up first so each subscription starts from its position.
+            catch_up(app, store)
             for projection_class in PROJECTIONS:
                 projection = projection_class(
                     view=ViewTracking(store, projection_class.name)
                 )
-                # Catch up first so the subscription starts from the position.
-                catch_up(app, store)
                 subscription = ApplicationSubscription(
                     app, gt=store.position(projection_class.name, app.name) or None
                 )
