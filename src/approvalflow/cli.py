@@ -7,22 +7,39 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect
 from approvalflow.domain.errors import ApprovalFlowError
 
 __all__ = ["main"]
+
+_DB_HELP = (
+    "SQLite file or store URL; default: approvalflow.sqlite3 in the working "
+    "directory, or eventsourcing's environment variables."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="approvalflow")
 def main() -> None:
     """Approvals of documents by clients: demo and audit tools."""
+
+
+@contextmanager
+def _store(db: str | None, **options: Any) -> Iterator[Approvals]:
+    """The store ``--db`` names; approvalflow's errors become clean CLI errors."""
+    try:
+        with connect(store_url(db), **options) as app:
+            yield app
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def store_url(db: str | None) -> str | None:
@@ -53,31 +70,17 @@ def demo(db: str) -> None:
 
 @main.command()
 @click.argument("document_id")
-@click.option(
-    "--db",
-    default=None,
-    help="SQLite file or store URL; default: approvalflow.sqlite3 in the "
-    "working directory, or eventsourcing's environment variables.",
-)
+@click.option("--db", default=None, help=_DB_HELP)
 def history(document_id: str, db: str | None) -> None:
     """Print a document's status and full history, from the store alone."""
-    try:
-        with connect(store_url(db)) as app:
-            status = app.status(document_id)
-            entries = app.history(document_id)
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _store(db) as app:
+        status = app.status(document_id)
+        entries = app.history(document_id)
     if not entries:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
     click.echo(f"{document_id}: {status.state.value}")
     for entry in entries:
         click.echo(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
-
-
-_DB_HELP = (
-    "SQLite file or store URL; default: approvalflow.sqlite3 in the working "
-    "directory, or eventsourcing's environment variables."
-)
 
 
 @main.command()
@@ -93,11 +96,8 @@ _DB_HELP = (
 )
 def audit(document_id: str, db: str | None, fmt: str) -> None:
     """Export a document's audit trail (every event: when, who, what)."""
-    try:
-        with connect(store_url(db)) as app:
-            written = app.export_audit(document_id, sys.stdout, fmt=fmt)
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _store(db) as app:
+        written = app.export_audit(document_id, sys.stdout, fmt=fmt)
     if not written:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
 
@@ -111,11 +111,8 @@ def projections() -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def projections_status(db: str | None) -> None:
     """Show each read model's position against the head of the event log."""
-    try:
-        with connect(store_url(db), refresh_views_on_read=False) as app:
-            positions = app.views_status()
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _store(db, refresh_views_on_read=False) as app:
+        positions = app.views_status()
     click.echo(f"{'view':<12} {'position':>10} {'head':>10} {'behind':>8}")
     for p in positions:
         click.echo(f"{p.view:<12} {p.position:>10} {p.head:>10} {p.behind:>8}")
@@ -128,24 +125,21 @@ def projections_rebuild(db: str | None) -> None:
 
     Readers keep using the old read models until the switch.
     """
-    try:
-        with connect(store_url(db), refresh_views_on_read=False) as app:
-            head = app.recorder.max_notification_id() or 0
-            started = time.perf_counter()
-            with click.progressbar(
-                length=head, label="Replaying events", show_pos=True
-            ) as bar:
-                done = 0
+    with _store(db, refresh_views_on_read=False) as app:
+        head = app.recorder.max_notification_id() or 0
+        started = time.perf_counter()
+        with click.progressbar(
+            length=head, label="Replaying events", show_pos=True
+        ) as bar:
+            done = 0
 
-                def progress(count: int) -> None:
-                    nonlocal done
-                    bar.update(count - done)
-                    done = count
+            def progress(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
 
-                total = app.rebuild_views(progress)
-            elapsed = time.perf_counter() - started
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+            total = app.rebuild_views(progress)
+        elapsed = time.perf_counter() - started
     rate = total / elapsed if elapsed > 0 else float(total)
     click.echo(
         f"Rebuilt the read models from {total} events in {elapsed:.2f} s "
@@ -178,11 +172,8 @@ def reminders() -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def reminders_run(db: str | None) -> None:
     """Record every reminder due now, once (for cron)."""
-    try:
-        with connect(store_url(db)) as app:
-            sent = app.send_due_reminders()
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _store(db) as app:
+        sent = app.send_due_reminders()
     click.echo(
         f"{len(sent)} reminder(s) recorded" + (": " + ", ".join(sent) if sent else ".")
     )
@@ -197,11 +188,8 @@ def deliveries() -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def deliveries_status(db: str | None) -> None:
     """Show the delivery backlog: position, waiting and refused messages."""
-    try:
-        with connect(store_url(db), refresh_views_on_read=False) as app:
-            backlog = app.delivery_backlog()
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _store(db, refresh_views_on_read=False) as app:
+        backlog = app.delivery_backlog()
     click.echo(f"position {backlog.position} of {backlog.head} events")
     holder = backlog.lease_holder or "nobody"
     until = (
@@ -237,11 +225,8 @@ def deliveries_skip(db: str | None) -> None:
     Use it once on a store that existed before deliveries were switched on,
     so the first worker does not send its whole history.
     """
-    try:
-        with connect(store_url(db), refresh_views_on_read=False) as app:
-            skipped = app.skip_deliveries()
-    except ApprovalFlowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with _store(db, refresh_views_on_read=False) as app:
+        skipped = app.skip_deliveries()
     click.echo(f"{skipped} event(s) marked as delivered; new events will be delivered.")
 
 
