@@ -101,6 +101,7 @@ class Notifier:
         # Leases are about real elapsed time between worker processes, not
         # business time: they follow the machine's clock unless told.
         self.lease_clock: Clock = lease_clock or SystemClock()
+        self._state: tuple[tuple[Any, int], ApprovalRequest] | None = None
 
     # -- the pass ----------------------------------------------------------------
 
@@ -238,11 +239,14 @@ class Notifier:
 
     def _state_at(self, event: Any) -> ApprovalRequest:
         """The aggregate as it was right after ``event``."""
-        state: object = self.app.repository.get(
-            event.originator_id, version=event.originator_version
-        )
-        assert isinstance(state, ApprovalRequest)
-        return state
+        key = (event.originator_id, event.originator_version)
+        # Planning and every delivery of an event need the same state: replay
+        # it once per event, not once per recipient.
+        if self._state is None or self._state[0] != key:
+            state: object = self.app.repository.get(key[0], version=key[1])
+            assert isinstance(state, ApprovalRequest)
+            self._state = (key, state)
+        return self._state[1]
 
     # -- sending -----------------------------------------------------------------
 
