@@ -25,6 +25,7 @@ from approvalflow.domain.errors import (
     InvalidStateError,
     NotPendingError,
 )
+from approvalflow.domain.reminders import next_reminder_at
 from approvalflow.domain.values import (
     ActivityKind,
     Actor,
@@ -95,14 +96,12 @@ class Cycle:
         Counted from the latest contact, so a reminder sent late (after
         downtime) pushes the next one a full interval on: no burst.
         """
-        if (
-            not self.is_pending
-            or self.reminders is None
-            or self.reminders_in_schedule >= self.reminders.count
-            or self.last_contact_at is None
-        ):
-            return None
-        return self.last_contact_at + self.reminders.interval
+        return next_reminder_at(
+            pending=self.is_pending,
+            policy=self.reminders,
+            last_contact_at=self.last_contact_at,
+            sent_in_schedule=self.reminders_in_schedule,
+        )
 
     def reminder_due(self, at: datetime) -> bool:
         """Whether an automatic reminder is due at instant ``at``."""
