@@ -121,3 +121,50 @@ def make_busy_directory() -> InMemoryDirectory:
         directory.add_document(facts)
     directory.link("acme", "c2", notify=True)
     return directory
+
+
+def populate(app: Any, documents: int, *, accounts: int = 50) -> None:
+    """Record ``documents`` documents in mixed states, fast (aggregates saved
+    in batches), spread over the 30 days before ``START`` + 30 days."""
+    from approvalflow import ApprovalRequest  # noqa: PLC0415
+    from approvalflow.domain.values import (  # noqa: PLC0415
+        Actor,
+        ActorRole,
+        DocumentFacts,
+        Rejection,
+        ReminderPolicy,
+    )
+
+    staff = Actor("f1", "Fiona", ActorRole.FIRM_MEMBER)
+    client = Actor("c1", "Carl", ActorRole.CLIENT_USER)
+    batch: list[Any] = []
+    for i in range(documents):
+        at = START + timedelta(minutes=7 * i % (60 * 24 * 40))
+        facts = DocumentFacts(f"p{i}", f"acct{i % accounts}", f"P {i}", "pdf", "Anna")
+        agg = ApprovalRequest.open(facts.document_id, at)
+        agg.request(
+            document=facts,
+            by=staff,
+            message=None,
+            reminders=ReminderPolicy(1 + i % 7, 2) if i % 3 else None,
+            entry_point=None,
+            at=at,
+        )
+        later = at + timedelta(hours=1)
+        kind = (i // accounts) % 10  # every account gets every state
+        if kind in (1, 2, 3):
+            agg.approve(by=client, comment=None, at=later)
+        elif kind in (4, 5):
+            agg.reject(by=client, rejection=Rejection(reasons=["Wrong"]), at=later)
+        elif kind == 6:
+            agg.cancel(by=staff, note=None, at=later)
+        if i % 7 == 0:
+            agg.lock_to_invoice(
+                invoice_id=f"INV{i}", by=staff, document=facts, at=later
+            )
+        batch.append(agg)
+        if len(batch) == 1_000:
+            app.save(*batch)
+            batch = []
+    if batch:
+        app.save(*batch)

@@ -18,8 +18,13 @@ from typing import Any
 from uuid import UUID
 
 import attrs
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+)
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     InfrastructureFactory,
     IntegrityError,
     JSONTranscoder,
@@ -74,10 +79,12 @@ from approvalflow.notifications.outbox_sql import (
 )
 from approvalflow.persistence import register_transcodings
 from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
-from approvalflow.projections.memory import MemoryViewStore
-from approvalflow.projections.sql import PostgresViewStore, SQLiteViewStore
-from approvalflow.projections.store import ViewStore
 from approvalflow.queries import ReadSide
+from approvalflow.readmodels.inline import (
+    InlineWriter,
+    inline_recorder,
+    read_model_store,
+)
 
 __all__ = ["KEEP", "Approvals", "BatchRequest", "DocumentStatus", "Keep"]
 
@@ -151,18 +158,56 @@ class Approvals(ReadSide, Application[UUID]):
         self.portal = portal
         self.links = links
         self.refresh_views_on_read = refresh_views_on_read
-        self.refresh_views_after_write = refresh_views_after_write
         self._views = None
+        self._inline: InlineWriter | None = None
         self._delivery_store: DeliveryStore | None = None
         super().__init__(env)
-        self._views = _view_store(self.factory)
-        if self._views is not None and self._views.needs_rebuild:
-            self.rebuild_views()
+        self._views = read_model_store(self.factory, self.recorder)
+        if self._views is not None:
+            self._inline = InlineWriter(self._views, self.name, self.mapper)
+            self.refresh_views_after_write = refresh_views_after_write
+            if self._views.needs_rebuild:
+                self.rebuild_views()
 
-    def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        """After every save: bring the read models up to date (read-your-writes)."""
-        super()._notify(recordings)
-        self._refresh_after_write()
+    @property
+    def refresh_views_after_write(self) -> bool:
+        """Whether commands write the read models in their own transaction.
+
+        When off, :meth:`follow` or :meth:`refresh_views` catch them up.
+        """
+        return getattr(self.recorder, "inline", None) is not None
+
+    @refresh_views_after_write.setter
+    def refresh_views_after_write(self, value: bool) -> None:
+        if hasattr(self.recorder, "inline"):
+            setattr(self.recorder, "inline", self._inline if value else None)  # noqa: B010
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """Eventsourcing's recorder for the store, writing read models inline."""
+        recorder: ApplicationRecorder = inline_recorder(self.factory)
+        return recorder
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Record the events, handing them to the recorder as they are.
+
+        The inline read models fold these objects, not a decoding of the
+        stored events.
+        """
+        processing_event.saved_kwargs["recorded_events"] = processing_event.events
+        return super()._record(processing_event)
+
+    def _source_in_tx(self, cursor: Any) -> Any:
+        """Read events through a write transaction's own cursor."""
+        assert self._inline is not None  # the store has read models
+        reader = getattr(self.recorder, "read_in_transaction")  # noqa: B009
+        return self._inline.decoded(reader, cursor)
+
+    def _hold_writers(self, cursor: Any) -> None:
+        """Make commands wait while a rebuild switches generations."""
+        lock = getattr(self.recorder, "_lock_table", None)
+        if lock is not None and hasattr(cursor, "pyformat") and cursor.pyformat:
+            # PostgreSQL: the lock every insert of events takes.
+            lock(cursor.raw)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Add approvalflow's value types to eventsourcing's defaults."""
@@ -237,7 +282,7 @@ class Approvals(ReadSide, Application[UUID]):
         self,
         document_ids: Sequence[str],
         plan: Callable[[datetime], Sequence[ApprovalRequest]],
-    ) -> None:
+    ) -> Sequence[ApprovalRequest]:
         """Run ``plan`` and save what it changed, re-checking after a lost race.
 
         ``plan`` loads the aggregates afresh, checks the command against them
@@ -248,12 +293,12 @@ class Approvals(ReadSide, Application[UUID]):
         for _attempt in range(MAX_ATTEMPTS):
             changed = plan(self._now())
             if not changed:
-                return
+                return changed
             try:
                 self.save(*changed)
             except IntegrityError:
                 continue
-            return
+            return changed
         raise ConcurrentChangeError(", ".join(document_ids), MAX_ATTEMPTS)
 
     def _require(self, document_id: str, action: str) -> ApprovalRequest:
@@ -262,11 +307,22 @@ class Approvals(ReadSide, Application[UUID]):
             raise NotPendingError(document_id, action, "never requested")
         return aggregate
 
-    def _account_of(self, document_id: str) -> str:
-        aggregate = self._load(document_id)
+    def _account_of(self, document_id: str, aggregate: ApprovalRequest | None) -> str:
         if aggregate is not None and aggregate.current_cycle is not None:
             return aggregate.current_cycle.document.account_id
         return self._document(document_id).account_id
+
+    def _loaded_once(
+        self, document_id: str, action: str, aggregate: ApprovalRequest | None
+    ) -> Callable[[], ApprovalRequest]:
+        """The aggregate already loaded, then a fresh load on each retry."""
+        first = [aggregate]
+
+        def load() -> ApprovalRequest:
+            found = first.pop() if first else None
+            return found if found is not None else self._require(document_id, action)
+
+        return load
 
     # -- commands: firm side -----------------------------------------------
 
@@ -300,8 +356,10 @@ class Approvals(ReadSide, Application[UUID]):
         )
         actor = self._firm_member(by, "request approval")
         facts = self._requestable(doc_id, expected)
-        self._write([doc_id], lambda now: [self._plan_request(item, facts, actor, now)])
-        cycle = self._require(doc_id, "read").current_cycle
+        saved = self._write(
+            [doc_id], lambda now: [self._plan_request(item, facts, actor, now)]
+        )
+        cycle = saved[0].current_cycle
         assert cycle is not None
         return cycle
 
@@ -342,10 +400,9 @@ class Approvals(ReadSide, Application[UUID]):
                 for item in items
             ]
 
-        self._write(ids, plan)
         cycles = []
-        for doc_id in ids:
-            cycle = self._require(doc_id, "read").current_cycle
+        for aggregate in self._write(ids, plan):
+            cycle = aggregate.current_cycle
             assert cycle is not None
             cycles.append(cycle)
         return cycles
@@ -458,12 +515,14 @@ class Approvals(ReadSide, Application[UUID]):
         doc_id = check_identifier("document_id", document_id)
         inv = check_identifier("invoice_id", invoice_id)
         uid = check_identifier("by", by)
+        loaded = self._load(doc_id)
         actor = self._firm_member_or_linked_client(
-            uid, self._account_of(doc_id), "mark invoices paid"
+            uid, self._account_of(doc_id, loaded), "mark invoices paid"
         )
+        load = self._loaded_once(doc_id, "mark the invoice paid for", loaded)
 
         def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._require(doc_id, "mark the invoice paid for")
+            aggregate = load()
             aggregate.mark_invoice_paid(invoice_id=inv, by=actor, at=now)
             return [aggregate]
 
@@ -499,12 +558,14 @@ class Approvals(ReadSide, Application[UUID]):
         """Approve the pending request (F8); ``by`` is a linked client user."""
         doc_id = check_identifier("document_id", document_id)
         text = check_optional_text("comment", comment, max_length=MAX_COMMENT)
+        loaded = self._load(doc_id)
         actor = self._linked_client(
-            check_identifier("by", by), self._account_of(doc_id), "approve"
+            check_identifier("by", by), self._account_of(doc_id, loaded), "approve"
         )
+        load = self._loaded_once(doc_id, "approve", loaded)
 
         def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._require(doc_id, "approve")
+            aggregate = load()
             aggregate.approve(by=actor, comment=text, at=now)
             return [aggregate]
 
@@ -521,12 +582,14 @@ class Approvals(ReadSide, Application[UUID]):
         """Reject the pending request (F9): one or more reasons, optional comment."""
         doc_id = check_identifier("document_id", document_id)
         rejection = Rejection(reasons=reasons, comment=comment)
+        loaded = self._load(doc_id)
         actor = self._linked_client(
-            check_identifier("by", by), self._account_of(doc_id), "reject"
+            check_identifier("by", by), self._account_of(doc_id, loaded), "reject"
         )
+        load = self._loaded_once(doc_id, "reject", loaded)
 
         def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._require(doc_id, "reject")
+            aggregate = load()
             aggregate.reject(by=actor, rejection=rejection, at=now)
             return [aggregate]
 
@@ -702,17 +765,6 @@ def _entry_point(value: object) -> EntryPoint | None:
         f"got {value!r}",
         "None or one of " + ", ".join(repr(e.value) for e in EntryPoint),
     )
-
-
-def _view_store(factory: InfrastructureFactory[Any]) -> ViewStore | None:
-    """The read models' store for the event store's kind, if there is one."""
-    if isinstance(factory, SQLiteFactory):
-        return SQLiteViewStore(factory.datastore)
-    if isinstance(factory, POPOFactory):
-        return MemoryViewStore()
-    if type(factory).__module__ == "eventsourcing.postgres":
-        return PostgresViewStore(getattr(factory, "datastore"))  # noqa: B009
-    return None
 
 
 def _delivery_store(factory: InfrastructureFactory[Any]) -> DeliveryStore:

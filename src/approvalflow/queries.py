@@ -26,18 +26,19 @@ from approvalflow.domain.errors import (
 )
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
-from approvalflow.projections.follow import ViewRunner, catch_up, read_events
-from approvalflow.projections.rows import (
+from approvalflow.follower import read_events
+from approvalflow.readmodels.audit import AuditRow
+from approvalflow.readmodels.documents import (
     RECENT_WINDOW,
-    AuditRow,
     DocumentRow,
     Page,
-    RejectionRow,
     check_filters,
     decode_cursor,
     fold_document,
 )
-from approvalflow.projections.store import VIEW_NAMES, Progress, ViewStore
+from approvalflow.readmodels.follow import ViewRunner, catch_up
+from approvalflow.readmodels.rejections import RejectionRow
+from approvalflow.readmodels.store import VIEW_NAMES, Progress, ReadModelStore
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
@@ -119,10 +120,16 @@ class ReadSide:
     repository: Repository[Any]
     refresh_views_on_read: bool
     refresh_views_after_write: bool
-    _views: ViewStore | None
+    _views: ReadModelStore | None
+
+    def _hold_writers(self, cursor: Any) -> None:
+        """Make commands wait while a rebuild switches generations."""
+
+    def _source_in_tx(self, cursor: Any) -> Any:
+        """Read events through a write transaction's own cursor."""
 
     @property
-    def views(self) -> ViewStore:
+    def views(self) -> ReadModelStore:
         """The read models' store."""
         if self._views is None:
             msg = (
@@ -133,23 +140,18 @@ class ReadSide:
         return self._views
 
     def refresh_views(self) -> int:
-        """Apply every event not yet in the read models; return how many."""
+        """Apply every event not yet in the read models; return how many.
+
+        Commands write the read models in their own transaction, so this
+        only finds work when events came by another path (an older release,
+        a host writing through eventsourcing, inline writing switched off).
+        """
         return catch_up(self, self.views)  # type: ignore[arg-type]
 
-    def _fresh_views(self) -> ViewStore:
+    def _fresh_views(self) -> ReadModelStore:
         if self.refresh_views_on_read:
             self.refresh_views()
         return self.views
-
-    def _refresh_after_write(self) -> None:
-        # The command is recorded; a view that cannot follow now catches up
-        # on the next read, so a failure here must not fail the command.
-        if self._views is None or not self.refresh_views_after_write:
-            return
-        try:
-            self.refresh_views()
-        except Exception:
-            log.exception("read models could not follow the event log yet")
 
     # -- lists -------------------------------------------------------------------
 
@@ -325,7 +327,13 @@ class ReadSide:
         def source(after: int, limit: int) -> list[tuple[int, Any]]:
             return read_events(self, after, limit)  # type: ignore[arg-type]
 
-        return self.views.rebuild(self.name, source, progress or (lambda _: None))
+        return self.views.rebuild(
+            self.name,
+            source,
+            progress or (lambda _: None),
+            source_in_tx=self._source_in_tx,
+            hold_writers=self._hold_writers,
+        )
 
     def follow(self, interval: float = 1.0) -> ViewRunner:
         """Keep the read models following the log in a background thread."""

@@ -31,6 +31,8 @@ __all__ = [
 
 # An arbitrary, fixed key: approvalflow's table creation in PostgreSQL.
 _DDL_LOCK = 0x61707066
+# Another arbitrary, fixed key: one read-model rebuild at a time.
+_REBUILD_LOCK = 0x61707262
 
 
 def time_text(value: datetime | None) -> str | None:
@@ -56,6 +58,11 @@ class Cursor:
         """Run one statement."""
         self.raw.execute(sql.replace("?", "%s") if self.pyformat else sql, list(params))
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters."""
+        if rows:
+            self.raw.executemany(sql.replace("?", "%s") if self.pyformat else sql, rows)
+
     def fetchone(self) -> Any:
         """The next row (by column name), or ``None``."""
         return self.raw.fetchone()
@@ -79,6 +86,11 @@ class SQLBackend(Protocol):
     without_rowid: str
     #: Put in front of every table name (a schema and a dot, or nothing).
     prefix: str
+    #: Appended to a SELECT that must lock the rows it reads until commit.
+    for_update: str
+    #: Whether each arm of a merged list gets its own ORDER BY and LIMIT
+    #: (PostgreSQL) or the database merges ordered arms lazily (SQLite).
+    limit_arms: bool
 
     def write(self) -> Any:
         """A context manager: a cursor in a transaction that commits."""
@@ -92,6 +104,14 @@ class SQLBackend(Protocol):
         """Make concurrent table creation in this transaction wait its turn."""
         ...
 
+    def analyze(self, cursor: Cursor) -> None:
+        """Refresh the planner's statistics (after a bulk fill)."""
+        ...
+
+    def explain(self, cursor: Cursor, sql: str, params: Sequence[Any]) -> list[str]:
+        """The database's plan for a query, one line per step."""
+        ...
+
 
 class SQLiteBackend:
     """SQLite through eventsourcing's datastore (WAL, busy timeout)."""
@@ -99,6 +119,11 @@ class SQLiteBackend:
     text = "TEXT"
     without_rowid = " WITHOUT ROWID"
     prefix = ""
+    # A write transaction already holds the database's only write lock.
+    for_update = ""
+    # SQLite merges index-ordered arms of a compound SELECT and stops at the
+    # LIMIT (and takes no parentheses around arms).
+    limit_arms = False
 
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
@@ -125,6 +150,16 @@ class SQLiteBackend:
     def serialize_ddl(self, cursor: Cursor) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serializes writers."""
 
+    def analyze(self, cursor: Cursor) -> None:
+        """Sampled statistics: quick even on a large file."""
+        cursor.execute("PRAGMA analysis_limit = 1000")
+        cursor.execute("ANALYZE")
+
+    def explain(self, cursor: Cursor, sql: str, params: Sequence[Any]) -> list[str]:
+        """``EXPLAIN QUERY PLAN`` details."""
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return [str(r["detail"]) for r in cursor.fetchall()]
+
     @contextmanager
     def read(self) -> Iterator[Cursor]:
         """A consistent read (one snapshot for every statement)."""
@@ -137,6 +172,8 @@ class PostgresBackend:
 
     text = 'TEXT COLLATE "C"'
     without_rowid = ""
+    for_update = " FOR UPDATE"
+    limit_arms = True
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
@@ -155,6 +192,35 @@ class PostgresBackend:
         otherwise both try to create it and one fails.
         """
         cursor.execute("SELECT pg_advisory_xact_lock(?)", [_DDL_LOCK])
+
+    def analyze(self, cursor: Cursor) -> None:
+        """Statistics for the schema's tables (PostgreSQL samples them)."""
+        cursor.execute("ANALYZE")
+
+    def explain(self, cursor: Cursor, sql: str, params: Sequence[Any]) -> list[str]:
+        """``EXPLAIN`` lines."""
+        cursor.execute("EXPLAIN " + sql, params)
+        return [str(next(iter(r.values()))) for r in cursor.fetchall()]
+
+    @contextmanager
+    def rebuild_lock(self) -> Iterator[bool]:
+        """Hold a session advisory lock while a rebuild runs.
+
+        It is held on a connection of its own; PostgreSQL releases it if the
+        process dies.
+        """
+        with self.datastore.get_connection() as conn:
+            conn.autocommit = True
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s) AS got", [_REBUILD_LOCK]
+            ).fetchone()
+            if not row["got"]:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [_REBUILD_LOCK])
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:

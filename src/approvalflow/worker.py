@@ -9,12 +9,11 @@ delivery lease.
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any
 
 import attrs
 
 from approvalflow.application import Approvals
+from approvalflow.follower import LogFollower
 from approvalflow.notifications.delivery import DeliveryPass, Notifier
 
 __all__ = ["Worker", "WorkerPass"]
@@ -33,10 +32,11 @@ class WorkerPass:
 class Worker:
     """Sends due reminders, then delivers notifications, every ``interval`` s.
 
-    Where the event store pushes new events (PostgreSQL's LISTEN/NOTIFY, the
-    in-memory store), the worker also wakes as soon as an event is recorded,
-    so deliveries follow the log by subscription; the interval then only
-    paces reminders and retries. On SQLite it polls every ``interval``.
+    It follows the log with the library's one :class:`~approvalflow.follower.
+    LogFollower`: where the event store pushes new events (PostgreSQL's
+    LISTEN/NOTIFY, the in-memory store), the worker wakes as soon as an event
+    is recorded; the interval then only paces reminders and retries. On
+    SQLite it polls every ``interval``.
     """
 
     def __init__(
@@ -45,13 +45,18 @@ class Worker:
         self.app = app
         self.notifier = notifier
         self.interval = interval
-        self.stopping = threading.Event()
-        self._wake = threading.Event()
+        self._follower = LogFollower(
+            app, self._step, interval=interval, on_error=self._failed
+        )
+        self.stopping = self._follower.stopping
         self._running = False
-        #: True while the worker follows the log by subscription.
-        self.subscribed = False
         #: Passes completed by :meth:`run` (for monitoring).
         self.passes = 0
+
+    @property
+    def subscribed(self) -> bool:
+        """True while the worker follows the log by subscription."""
+        return self._follower.subscribed
 
     def run_once(self) -> WorkerPass:
         """One pass: record due reminders, then deliver what is waiting."""
@@ -63,59 +68,37 @@ class Worker:
             delivered = self.notifier.run_once(should_stop=self.stopping.is_set)
         return WorkerPass(reminded, delivered)
 
+    def _step(self) -> bool:
+        done = self.run_once()
+        self.passes += 1
+        if done.reminders or done.deliveries.events:
+            log.info(
+                "reminded %d, delivered %d events (%d sent, %d refused)%s",
+                len(done.reminders),
+                done.deliveries.events,
+                done.deliveries.sent,
+                done.deliveries.refused,
+                ", waiting to retry" if done.deliveries.blocked else "",
+            )
+        # More may be waiting: no pause.
+        return bool(done.deliveries.events and not done.deliveries.blocked)
+
+    @staticmethod
+    def _failed(_exc: BaseException) -> bool:
+        # One bad pass (database busy, ...) must not kill the worker; the
+        # next pass starts from the recorded position.
+        log.exception("worker pass failed; retrying after the interval")
+        return True
+
     def run(self) -> None:
         """Run passes until :meth:`stop` is called (e.g. from a signal)."""
         self._running = True
-        listener = self._listen()
         try:
-            while not self.stopping.is_set():
-                try:
-                    done = self.run_once()
-                    self.passes += 1
-                except Exception:
-                    # One bad pass (database busy, ...) must not kill the
-                    # worker; the next pass starts from the recorded position.
-                    log.exception("worker pass failed; retrying after the interval")
-                else:
-                    if done.reminders or done.deliveries.events:
-                        log.info(
-                            "reminded %d, delivered %d events (%d sent, %d refused)%s",
-                            len(done.reminders),
-                            done.deliveries.events,
-                            done.deliveries.sent,
-                            done.deliveries.refused,
-                            ", waiting to retry" if done.deliveries.blocked else "",
-                        )
-                    if done.deliveries.events and not done.deliveries.blocked:
-                        continue  # more may be waiting: no pause
-                self._wake.wait(self.interval)
-                self._wake.clear()
+            self._follower.run()
         finally:
-            if listener is not None:
-                listener.stop()
             self._running = False
             if self.notifier is not None:
                 self.notifier.stop()
-
-    def _listen(self) -> Any:
-        """Subscribe to new events where the store can push them."""
-        try:
-            subscription = self.app.recorder.subscribe(
-                gt=self.app.recorder.max_notification_id()
-            )
-        except NotImplementedError:
-            return None  # SQLite: poll every interval
-
-        def wake_on_events() -> None:
-            try:
-                for _ in subscription:
-                    self._wake.set()
-            except Exception:
-                log.exception("event subscription ended; polling instead")
-
-        threading.Thread(target=wake_on_events, daemon=True).start()
-        self.subscribed = True
-        return subscription
 
     def stop(self) -> None:
         """Ask the worker to stop after the message in hand.
@@ -123,7 +106,6 @@ class Worker:
         Safe from a signal handler. A worker that is not running (one pass
         with :meth:`run_once`) gives its delivery lease up at once.
         """
-        self.stopping.set()
-        self._wake.set()
+        self._follower.stop()
         if self.notifier is not None and not self._running:
             self.notifier.stop()

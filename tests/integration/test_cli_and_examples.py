@@ -113,6 +113,7 @@ def test_projection_commands(tmp_path: Path) -> None:
     assert lines[0].split() == ["view", "position", "head", "behind"]
     assert [line.split()[0] for line in lines[1:]] == [
         "documents",
+        "pending",
         "rejections",
         "audit",
     ]

@@ -40,7 +40,7 @@ print("written")
 
 
 def run_python(code: str, **kwargs: Any) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=ROOT,
@@ -103,14 +103,13 @@ def test_a_polling_runner_picks_up_another_process(url: str) -> None:
 
 SLOW_CATCH_UP = """
 import time
-import approvalflow.projections.sql as store
 from approvalflow import connect
-from approvalflow.projections import catch_up
-original = store.record_key
-def slow(event):
-    time.sleep(0.002)
-    return original(event)
-store.record_key = slow
+from approvalflow.readmodels import Tx, catch_up
+original = Tx.executemany
+def slow(tx, statement, rows):
+    time.sleep(0.002 * len(rows))
+    original(tx, statement, rows)
+Tx.executemany = slow
 with connect({url!r}, refresh_views_on_read=False) as app:
     print("started", flush=True)
     catch_up(app, app.views, batch=25)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from approvalflow import Approvals, BatchRequest, ReminderPolicy, connect
+from approvalflow.readmodels.store import SCHEMA_VERSION
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, make_directory
 
@@ -104,4 +105,4 @@ def test_read_models_of_an_older_release_are_rebuilt(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute(
             "SELECT generation, schema_version FROM approvalflow_views"
-        ).fetchone() == (2, 2)
+        ).fetchone() == (2, SCHEMA_VERSION)

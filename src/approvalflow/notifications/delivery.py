@@ -31,21 +31,33 @@ from approvalflow.clocks import SystemClock
 from approvalflow.domain.aggregate import ApprovalRequest
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.values import DeliveryRecord, NotificationReport
+from approvalflow.follower import read_events
 from approvalflow.notifications.emails import EmailComposer, Recipient
 from approvalflow.notifications.mailers import (
     PermanentDeliveryError,
 )
 from approvalflow.notifications.outbox import DeliveryStore, PlannedDelivery
 from approvalflow.ports import Clock, Links, Mailer, PortalNotifications
-from approvalflow.projections.follow import read_events
 
 if TYPE_CHECKING:
     from approvalflow.application import Approvals
 
 __all__ = ["DeliveryPass", "Notifier"]
 
-_CLIENT_EMAILS = {"Requested": "request", "Resent": "resend", "Reminded": "reminder"}
-_DECISIONS = ("Approved", "Rejected")
+E = ApprovalRequest
+_CLIENT_EMAILS: dict[type, str] = {
+    E.Requested: "request",
+    E.Resent: "resend",
+    E.Reminded: "reminder",
+}
+_DECISIONS: tuple[type, ...] = (E.Approved, E.Rejected)
+
+#: Event classes that lead to deliveries.
+HANDLES: frozenset[type] = frozenset({*_CLIENT_EMAILS, *_DECISIONS, E.Cancelled})
+#: Event classes that never do (a test checks every class is in one set).
+IGNORES: frozenset[type] = frozenset(
+    {E.Created, E.LockedToInvoice, E.InvoicePaid, E.ActivityReported, E.Notified}
+)
 
 
 @attrs.frozen
@@ -196,23 +208,23 @@ class Notifier:
     # -- planning ----------------------------------------------------------------
 
     def _plan(self, notification_id: int, event: Any) -> list[PlannedDelivery]:
-        name = type(event).__name__
-        if name not in _CLIENT_EMAILS and name not in (*_DECISIONS, "Cancelled"):
+        kind = type(event)
+        if kind not in HANDLES:
             return []
         state = self._state_at(event)
         cycle = state.cycles[event.cycle - 1]
         account_id = cycle.document.account_id
         directory = self.app.directory
         planned: list[tuple[str, str, str, str, str, str | None]] = []
-        if name in _CLIENT_EMAILS:
+        if kind in _CLIENT_EMAILS:
             for link in directory.account_links(account_id):
                 user = directory.client_user(link.user_id)
                 if link.notify and user is not None:
                     planned.append(
-                        ("email", _CLIENT_EMAILS[name], user.user_id, user.name,
+                        ("email", _CLIENT_EMAILS[kind], user.user_id, user.name,
                          user.email, user.language)
                     )  # fmt: skip
-            if self.portal is not None and name != "Reminded":
+            if self.portal is not None and kind is not E.Reminded:
                 planned.append(
                     ("portal", "put_task", account_id, account_id, account_id, None)
                 )
@@ -221,7 +233,7 @@ class Notifier:
                 planned.append(
                     ("portal", "remove_task", account_id, account_id, account_id, None)
                 )
-            if name in _DECISIONS:
+            if kind in _DECISIONS:
                 for member in directory.approvals_subscribers():
                     planned.append(
                         ("email", "decision", member.user_id, member.name,
@@ -263,7 +275,7 @@ class Notifier:
             else:
                 self.portal.remove_task(document.account_id, document.document_id)
             return
-        approved = type(event).__name__ == "Approved"
+        approved = type(event) is E.Approved
         if delivery.channel == "inbox":
             assert self.portal is not None  # inbox notes are planned only with one
             verb = "approved" if approved else "rejected"

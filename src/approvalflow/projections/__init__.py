@@ -1,36 +1,28 @@
-"""Read models built from the event log: lists, rejections and audit trail.
+"""The read models' former home, kept so existing imports keep working.
 
-Every list a firm or client looks at is a read model here, never a second
-source of truth: it can be dropped and rebuilt from the events at any time.
+New code imports from :mod:`approvalflow.readmodels`.
 """
 
-from approvalflow.projections.follow import (
-    AuditProjection,
-    DocumentsProjection,
-    RejectionsProjection,
-    ViewRunner,
-    catch_up,
-)
-from approvalflow.projections.rows import (
+from approvalflow.readmodels import (
     RECENT_WINDOW,
+    VIEW_NAMES,
     AuditRow,
     DocumentRow,
     Page,
     RejectionRow,
     StatusFilter,
+    ViewRunner,
+    catch_up,
 )
-from approvalflow.projections.store import VIEW_NAMES, ViewStore
+from approvalflow.readmodels.store import ReadModelStore as ViewStore
 
 __all__ = [
     "RECENT_WINDOW",
     "VIEW_NAMES",
-    "AuditProjection",
     "AuditRow",
     "DocumentRow",
-    "DocumentsProjection",
     "Page",
     "RejectionRow",
-    "RejectionsProjection",
     "StatusFilter",
     "ViewRunner",
     "ViewStore",

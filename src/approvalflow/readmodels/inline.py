@@ -1,0 +1,279 @@
+"""Recorders that write the read models in the events' own transaction.
+
+eventsourcing's recorders insert a command's events in one transaction. The
+subclasses here run :meth:`ReadModelStore.write_inline` inside that same
+transaction, after the insert, so the read-model rows commit with the events
+or not at all: a host reads its own writes at once, and no other process
+ever folds these events again.
+
+- **SQLite**: the insert holds the database's write lock; the rows are
+  written through the same connection before the commit.
+- **PostgreSQL**: eventsourcing's insert takes an ``EXCLUSIVE`` lock on the
+  events table (so ids commit in order); the rows are written through the
+  same cursor, in the same transaction. LISTEN/NOTIFY still fires.
+- **Memory**: the events go into eventsourcing's in-memory recorder under its
+  lock; the read models live in an in-memory SQLite database, written in one
+  transaction before the events are appended (nothing after it can fail).
+
+The application passes its domain events down (``recorded_events=`` in the
+recorder's keyword arguments), so nothing is decoded twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    InterfaceError,
+    Mapper,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+from eventsourcing.utils import retry
+
+from approvalflow.readmodels.store import (
+    EventSource,
+    ReadModelStore,
+    postgres_store,
+    sqlite_store,
+)
+from approvalflow.sqlbackend import Cursor
+
+__all__ = ["InlineWriter", "inline_recorder", "read_model_store"]
+
+
+#: Reads stored events through the transaction's own cursor:
+#: ``reader(cursor, after, limit)``.
+LogReader = Callable[[Cursor, int, int], Sequence[Notification]]
+
+
+class InlineWriter:
+    """Folds just-recorded events into the read models, given the cursor."""
+
+    def __init__(
+        self, store: ReadModelStore, application_name: str, mapper: Mapper[Any]
+    ) -> None:
+        self.store = store
+        self.application_name = application_name
+        self.mapper = mapper
+
+    def __call__(
+        self,
+        cursor: Cursor,
+        ids: Sequence[int],
+        stored: Sequence[StoredEvent],
+        domain_events: Sequence[Any] | None,
+        reader: LogReader,
+    ) -> None:
+        """Write the read models for events ``ids`` through ``cursor``."""
+        if domain_events is None or len(domain_events) != len(stored):
+            # Recorded by another path than the application's save().
+            domain_events = [self.mapper.to_domain_event(s) for s in stored]
+        self.store.write_inline(
+            cursor,
+            self.application_name,
+            list(zip(ids, domain_events, strict=True)),
+            self.decoded(reader, cursor),
+        )
+
+    def decoded(self, reader: LogReader, cursor: Cursor) -> EventSource:
+        """``reader`` on ``cursor``, giving (notification id, domain event)."""
+
+        def read(after: int, limit: int) -> list[tuple[int, Any]]:
+            return [
+                (n.id, self.mapper.to_domain_event(n))
+                for n in reader(cursor, after, limit)
+            ]
+
+        return read
+
+
+class InlineSQLiteRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder, writing the read models as it goes."""
+
+    inline: InlineWriter | None = None
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert the events and their read-model rows in one transaction."""
+        inline = self.inline
+        if inline is None:
+            return super().insert_events(stored_events, **kwargs)
+        with self.datastore.transaction(commit=True) as c:
+            ids = self._insert_events(c, stored_events, **kwargs)
+            assert ids is not None
+            inline(
+                Cursor(c.sqlite_cursor, pyformat=False),
+                ids,
+                stored_events,
+                kwargs.get("recorded_events"),
+                self.read_in_transaction,
+            )
+        return ids
+
+    def read_in_transaction(
+        self, cursor: Cursor, after: int, limit: int
+    ) -> list[Notification]:
+        """Stored events after ``after``, read through ``cursor``."""
+        cursor.execute(
+            f"SELECT rowid, * FROM {self.events_table_name}"
+            " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            [after, limit],
+        )
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=self.convert_originator_id(row["originator_id"]),
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+class InlinePOPORecorder(POPOApplicationRecorder):
+    """eventsourcing's in-memory recorder, writing the read models as it goes."""
+
+    inline: InlineWriter | None = None
+    #: The in-memory SQLite database of the read models.
+    datastore: SQLiteDatastore | None = None
+
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        inline, datastore = self.inline, self.datastore
+        if inline is None or datastore is None:
+            return super()._insert_events(stored_events, **kwargs)
+        with self._database_lock:
+            self._assert_uniqueness(stored_events, **kwargs)
+            first = len(self._stored_events) + 1
+            ids = list(range(first, first + len(stored_events)))
+            with datastore.transaction(commit=True) as c:
+                inline(
+                    Cursor(c.sqlite_cursor, pyformat=False),
+                    ids,
+                    stored_events,
+                    kwargs.get("recorded_events"),
+                    self.read_in_transaction,
+                )
+            # Appending cannot fail once uniqueness is checked.
+            return self._update_table(stored_events, **kwargs)
+
+    def read_in_transaction(
+        self, _cursor: Cursor, after: int, limit: int
+    ) -> Sequence[Notification]:
+        """Stored events after ``after`` (the lock is reentrant)."""
+        return self.select_notifications(after, limit, inclusive_of_start=False)
+
+
+def _postgres_recorder_class() -> type[Any]:
+    # Imported on demand: only PostgreSQL users have psycopg.
+    from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: PLC0415
+
+    class InlinePostgresRecorder(PostgresApplicationRecorder):
+        """eventsourcing's PostgreSQL recorder, writing the read models too."""
+
+        inline: InlineWriter | None = None
+
+        @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+        def insert_events(
+            self, stored_events: Sequence[StoredEvent], **kwargs: Any
+        ) -> Sequence[int] | None:
+            """Insert the events and their read-model rows in one transaction."""
+            inline = self.inline
+            if inline is None or not stored_events:
+                ids: Sequence[int] | None = super().insert_events(
+                    stored_events, **kwargs
+                )
+                return ids
+            with self.datastore.transaction(commit=True) as curs:
+                # Locks the events table, notifies listeners, inserts.
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                ids = self._fetch_ids_after_insert_events(curs, stored_events)
+                assert ids is not None
+                inline(
+                    Cursor(curs, pyformat=True),
+                    ids,
+                    stored_events,
+                    kwargs.get("recorded_events"),
+                    self.read_in_transaction,
+                )
+            return ids
+
+        def read_in_transaction(
+            self, cursor: Cursor, after: int, limit: int
+        ) -> list[Notification]:
+            """Stored events after ``after``, read through ``cursor``."""
+            table = f"{self.datastore.schema}.{self.events_table_name}"
+            cursor.execute(
+                f"SELECT * FROM {table}"
+                " WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
+                [after, limit],
+            )
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in cursor.fetchall()
+            ]
+
+    return InlinePostgresRecorder
+
+
+def _is_postgres(factory: InfrastructureFactory[Any]) -> bool:
+    return type(factory).__module__ == "eventsourcing.postgres"
+
+
+def inline_recorder(factory: InfrastructureFactory[Any]) -> Any:
+    """The application recorder for ``factory``: an inline one where we can."""
+    if isinstance(factory, SQLiteFactory):
+        recorder: Any = InlineSQLiteRecorder(datastore=factory.datastore)
+    elif isinstance(factory, POPOFactory):
+        return InlinePOPORecorder()
+    elif _is_postgres(factory):
+        prefix = factory.env.name.lower() or "stored"
+        recorder = _postgres_recorder_class()(
+            datastore=getattr(factory, "datastore"),  # noqa: B009
+            events_table_name=prefix + "_events",
+        )
+    else:
+        return factory.application_recorder()
+    if factory.env_create_table():  # type: ignore[attr-defined]
+        recorder.create_table()
+    return recorder
+
+
+def read_model_store(
+    factory: InfrastructureFactory[Any], recorder: Any
+) -> ReadModelStore | None:
+    """The read models' store for the event store's kind, if it has one."""
+    if isinstance(recorder, InlineSQLiteRecorder):
+        path = recorder.datastore.pool.db_name
+        in_memory = recorder.datastore.pool.is_sqlite_memory_mode
+        return sqlite_store(recorder.datastore, None if in_memory else path)
+    if isinstance(recorder, InlinePOPORecorder):
+        # A private in-memory SQLite database, shared by this process's
+        # connections, for the read models of in-memory events.
+        recorder.datastore = SQLiteDatastore(
+            f"file:approvalflow-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        )
+        return sqlite_store(recorder.datastore, None)
+    if _is_postgres(factory) and hasattr(recorder, "inline"):
+        return postgres_store(getattr(factory, "datastore"))  # noqa: B009
+    return None
