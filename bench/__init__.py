@@ -1,0 +1,1 @@
+"""approvalflow's benchmark suite: run ``python bench/run.py`` (see there)."""
