@@ -27,7 +27,7 @@ from approvalflow.domain.errors import (
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
 from approvalflow.follower import read_events
-from approvalflow.readmodels.audit import AuditRow
+from approvalflow.readmodels.audit import AuditRow, audit_trail
 from approvalflow.readmodels.documents import (
     RECENT_WINDOW,
     DocumentRow,
@@ -221,7 +221,8 @@ class ReadSide:
     def audit_trail(self, document_id: str) -> tuple[AuditRow, ...]:
         """Every event of the document in order: when, who, what (F18)."""
         doc_id = check_identifier("document_id", document_id)
-        return self._fresh_views().audit(doc_id)
+        # Read from the events themselves: the audit trail is their history.
+        return audit_trail(doc_id, self.events.get(approval_request_id(doc_id)))
 
     def export_audit(
         self, document_id: str, out: IO[str], *, fmt: str = "jsonl"

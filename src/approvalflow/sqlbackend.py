@@ -39,7 +39,9 @@ def time_text(value: datetime | None) -> str | None:
     """A time as stored: UTC, fixed width, so text order is time order."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat with microseconds always: same text as
+    # strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"), three times faster.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -92,8 +94,12 @@ class SQLBackend(Protocol):
     #: (PostgreSQL) or the database merges ordered arms lazily (SQLite).
     limit_arms: bool
 
-    def write(self) -> Any:
-        """A context manager: a cursor in a transaction that commits."""
+    def write(self, *, bulk: bool = False) -> Any:
+        """A context manager: a cursor in a transaction that commits.
+
+        ``bulk`` trades durability of this one commit for speed (a rebuild's
+        batches: a crash loses at most work the rebuild redoes).
+        """
         ...
 
     def read(self) -> Any:
@@ -129,23 +135,34 @@ class SQLiteBackend:
         self.datastore = datastore
 
     @contextmanager
-    def write(self) -> Iterator[Cursor]:
+    def write(self, *, bulk: bool = False) -> Iterator[Cursor]:
         """A write transaction that holds SQLite's write lock from the start."""
         # BEGIN IMMEDIATE queues for the write lock (honouring the busy
         # timeout), where a deferred transaction that read first could fail
         # at once when another process wrote in between.
         with self.datastore.get_connection(commit=True) as conn:
             cursor = conn.cursor()
+            if bulk:
+                # In WAL mode NORMAL skips the fsync at commit and still never
+                # corrupts the file; checkpoints come every ~40 MB, not 4 MB.
+                # The pooled connection gets the defaults back.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+                cursor.execute("PRAGMA wal_autocheckpoint = 10000")
             try:
-                cursor.execute("BEGIN IMMEDIATE")
-                yield Cursor(cursor.sqlite_cursor, pyformat=False)
-            except BaseException:
-                conn.rollback()
-                raise
-            try:
-                conn.commit()
-            except sqlite3.IntegrityError as exc:
-                raise IntegrityError(exc) from exc
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    yield Cursor(cursor.sqlite_cursor, pyformat=False)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                try:
+                    conn.commit()
+                except sqlite3.IntegrityError as exc:
+                    raise IntegrityError(exc) from exc
+            finally:
+                if bulk:
+                    cursor.execute("PRAGMA synchronous = FULL")
+                    cursor.execute("PRAGMA wal_autocheckpoint = 1000")
 
     def serialize_ddl(self, cursor: Cursor) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serializes writers."""
@@ -180,9 +197,11 @@ class PostgresBackend:
         self.prefix = f"{datastore.schema}."
 
     @contextmanager
-    def write(self) -> Iterator[Cursor]:
+    def write(self, *, bulk: bool = False) -> Iterator[Cursor]:
         """A read-committed transaction; row locks order concurrent writers."""
         with self.datastore.transaction(commit=True) as c:
+            if bulk:
+                c.execute("SET LOCAL synchronous_commit = off")
             yield Cursor(c, pyformat=True)
 
     def serialize_ddl(self, cursor: Cursor) -> None:

@@ -115,7 +115,6 @@ def test_projection_commands(tmp_path: Path) -> None:
         "documents",
         "pending",
         "rejections",
-        "audit",
     ]
     assert all(line.split()[1] == line.split()[2] for line in lines[1:])
     assert all(line.split()[3] == "0" for line in lines[1:])

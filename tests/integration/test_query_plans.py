@@ -64,8 +64,8 @@ def test_the_store_is_full(full_store: Approvals) -> None:
 
 def test_every_query_is_checked(full_store: Approvals) -> None:
     found = plans(full_store)
-    # 16 filter sets x (recent: 2 scopes x 2 pages + tab: 2 pages) + 7 more.
-    assert len(found) == 16 * 6 + 7
+    # 16 filter sets x (recent: 2 scopes x 2 pages + tab: 2 pages) + 6 more.
+    assert len(found) == 16 * 6 + 6
 
 
 def test_every_query_uses_an_index_in_order(full_store: Approvals) -> None:

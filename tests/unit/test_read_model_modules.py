@@ -108,7 +108,7 @@ class Killed(BaseException):
     """Stands for the process dying (not an Exception: nothing catches it)."""
 
 
-@pytest.mark.parametrize("at_write", [0, 1, 3, 6])
+@pytest.mark.parametrize("at_write", [0, 1, 3, 5])
 def test_a_rebuild_killed_anywhere_leaves_the_live_read_models(
     sqlite_app: Any, monkeypatch: pytest.MonkeyPatch, at_write: int
 ) -> None:

@@ -495,7 +495,7 @@ class DocumentsModel(ReadModel):
     def apply(self, tx: Tx, events: Sequence[Any]) -> None:
         """Fold the batch in memory, then write each changed row once."""
         handled = self.handles
-        relevant = [e for e in events if type(e) in handled]
+        relevant = [(e.originator_id.hex, e) for e in events if type(e) in handled]
         if not relevant:
             return
         # In a rebuild, rows stay in memory between batches (up to a bound);
@@ -504,7 +504,7 @@ class DocumentsModel(ReadModel):
         written: dict[str, Any] = tx.cache.setdefault(f"{self.name}:written", {})
         if len(cache) > self.CACHE_ROWS:
             cache.clear()  # every cached row is in the table already
-        keys = {record_key(e) for e in relevant}
+        keys = {key for key, _ in relevant}
         docs: dict[str, _Doc | None] = {k: cache[k] for k in keys if k in cache}
         missing = [k for k in keys if k not in docs and (not tx.bulk or k in written)]
         if missing:
@@ -515,8 +515,7 @@ class DocumentsModel(ReadModel):
             docs.update((r["record_id"], _doc_from_db(r)) for r in found)
         filed: set[tuple[str, str]] = set()
         changed: dict[str, _Doc] = {}
-        for event in relevant:
-            key = record_key(event)
+        for key, event in relevant:
             doc = _evolve(docs.get(key), event)
             if doc is not None:
                 docs[key] = doc

@@ -39,7 +39,6 @@ from eventsourcing.persistence import IntegrityError
 
 from approvalflow.domain.aggregate import approval_request_id
 from approvalflow.domain.errors import ApprovalFlowError
-from approvalflow.readmodels.audit import AuditModel, AuditRow
 from approvalflow.readmodels.base import ReadModel, Tx
 from approvalflow.readmodels.documents import (
     SQL_DOCUMENT,
@@ -87,7 +86,6 @@ MODELS: tuple[ReadModel, ...] = (
     DocumentsModel(),
     PendingModel(),
     RejectionsModel(),
-    AuditModel(),
 )
 
 #: The read models' names.
@@ -97,7 +95,8 @@ VIEW_NAMES = tuple(model.name for model in MODELS)
 #: tables rebuilds them.
 SCHEMA_VERSION = 3
 
-#: Tables of every earlier schema, dropped with their generation.
+#: Tables of every earlier schema, dropped with their generation (``audit``
+#: was a table until the audit trail was read from the events themselves).
 _LEGACY_TABLES = ("tracking", "documents", "document_accounts", "rejections", "audit")
 
 #: Events a command may fold inline on top of its own, for a read model that
@@ -222,18 +221,21 @@ class ReadModelStore:
         self, c: Cursor, p: str, application_name: str
     ) -> dict[str, int]:
         """Every read model's position, locked until the transaction ends."""
-        for name in VIEW_NAMES:
-            # The rows must exist to be locked.
-            c.execute(
-                f"INSERT INTO {p}tracking VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
-                [name, application_name],
-            )
-        c.execute(
+        select = (
             f"SELECT view, notification_id FROM {p}tracking"
-            f" WHERE application_name = ?{self.backend.for_update}",
-            [application_name],
+            f" WHERE application_name = ?{self.backend.for_update}"
         )
-        return {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
+        c.execute(select, [application_name])
+        found = {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
+        if len(found) < len(VIEW_NAMES):
+            # The rows must exist to be locked: made once per read model.
+            c.executemany(
+                f"INSERT INTO {p}tracking VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
+                [(name, application_name) for name in VIEW_NAMES],
+            )
+            c.execute(select, [application_name])
+            found = {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
+        return found
 
     # -- 1. inline -------------------------------------------------------------------
 
@@ -422,7 +424,7 @@ class ReadModelStore:
             return int(items[-1][0])
 
         while items := source(position, REBUILD_BATCH):
-            with self.backend.write() as c:
+            with self.backend.write(bulk=True) as c:
                 position = fold(c, items)
             applied += len(items)
             progress(applied)
@@ -525,11 +527,6 @@ class ReadModelStore:
         with self._read() as (c, p):
             return _REJECTIONS.rejections(c, p, document_id)
 
-    def audit(self, document_id: str) -> tuple[AuditRow, ...]:
-        """The document's audit trail, in order (F18)."""
-        with self._read() as (c, p):
-            return _AUDIT.audit(c, p, document_id)
-
     def query_plans(self) -> dict[str, list[str]]:
         """The database's plan for every query the read models run (for tests).
 
@@ -550,7 +547,6 @@ class ReadModelStore:
 _DOCUMENTS = next(m for m in MODELS if isinstance(m, DocumentsModel))
 _PENDING = next(m for m in MODELS if isinstance(m, PendingModel))
 _REJECTIONS = next(m for m in MODELS if isinstance(m, RejectionsModel))
-_AUDIT = next(m for m in MODELS if isinstance(m, AuditModel))
 
 
 def _model(view: str) -> ReadModel:
@@ -599,10 +595,6 @@ def every_query(
     queries["due reminders"] = (SQL_DUE, [time_text(at), 10])
     queries["rejections"] = (
         "SELECT cycle FROM {p}rejections WHERE record_id = ? ORDER BY cycle",
-        [doc],
-    )
-    queries["audit"] = (
-        "SELECT version FROM {p}audit WHERE record_id = ? ORDER BY version",
         [doc],
     )
     queries["pending documents"] = (
