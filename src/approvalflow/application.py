@@ -394,11 +394,20 @@ class Approvals(ReadSide, Application[UUID]):
             for item in items
         }
 
+        # Documents never recorded need no load; the read models say which,
+        # in a query or two. A hint only: if one was recorded after all (its
+        # read model behind), saving it conflicts and the retry loads them all.
+        fresh = self._never_recorded(ids)
+
         def plan(now: datetime) -> list[ApprovalRequest]:
-            return [
-                self._plan_request(item, facts[item.document_id], actor, now)
+            planned = [
+                self._plan_request(
+                    item, facts[item.document_id], actor, now, item.document_id in fresh
+                )
                 for item in items
             ]
+            fresh.clear()
+            return planned
 
         cycles = []
         for aggregate in self._write(ids, plan):
@@ -424,12 +433,21 @@ class Approvals(ReadSide, Application[UUID]):
             raise DocumentNotVisibleError(document_id)
         return document.facts
 
+    def _never_recorded(self, document_ids: Sequence[str]) -> set[str]:
+        if self._views is None:
+            return set()
+        return set(document_ids) - self._views.recorded(document_ids)
+
     def _plan_request(
-        self, item: BatchRequest, facts: DocumentFacts, actor: Actor, now: datetime
+        self,
+        item: BatchRequest,
+        facts: DocumentFacts,
+        actor: Actor,
+        now: datetime,
+        fresh: bool = False,
     ) -> ApprovalRequest:
-        aggregate = self._load(item.document_id) or ApprovalRequest.open(
-            item.document_id, now
-        )
+        loaded = None if fresh else self._load(item.document_id)
+        aggregate = loaded or ApprovalRequest.open(item.document_id, now)
         aggregate.request(
             document=facts,
             by=actor,

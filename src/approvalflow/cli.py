@@ -104,7 +104,7 @@ def audit(document_id: str, db: str | None, fmt: str) -> None:
 
 @main.group()
 def projections() -> None:
-    """Inspect and rebuild the read models (lists, reasons, audit trail)."""
+    """Inspect and rebuild the read models (lists, pending counts, reasons)."""
 
 
 @projections.command("status")

@@ -1,9 +1,10 @@
 """The read side of ``Approvals``: lists, the audit trail and time travel.
 
-Lists come from the read models (:mod:`approvalflow.projections`), which are
-brought up to date before each query when ``refresh_views_on_read`` is on (the
-default), so a query sees every write committed before it, from this process
-or another. "As of" queries fold the events themselves.
+Lists come from the read models (:mod:`approvalflow.readmodels`), which
+commands write in their own transaction; before each query, events recorded
+by another path are caught up when ``refresh_views_on_read`` is on (the
+default), so a query sees every write committed before it. The audit trail
+and "as of" queries fold the events themselves.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ class ReadSide:
     ) -> Page:
         """Documents with activity in the last 30 days, newest first (F14, F15).
 
-        ``filters`` are :class:`~approvalflow.projections.StatusFilter` values
+        ``filters`` are :class:`~approvalflow.readmodels.StatusFilter` values
         (several at once: any of them); ``account_id`` limits the list to one
         client's documents. Pass a page's ``next_cursor`` as ``after`` for
         the next page.

@@ -168,6 +168,26 @@ def test_batch_request_is_all_or_nothing(app: Approvals) -> None:
     refused(app, InvalidInputError, lambda: app.request_approvals([], by="f1"))
 
 
+def test_batch_request_checks_documents_its_read_models_have_not_seen(
+    app: Approvals,
+) -> None:
+    # Documents recorded while the read models did not follow (inline writing
+    # off): the batch cannot trust them to say which documents are new.
+    app.refresh_views_after_write = False
+    app.request_approval("d3", by="f1")
+    app.request_approval("d2", by="f1")
+    app.cancel("d2", by="f1")
+    assert app.views.recorded(["d1", "d2", "d3"]) == set()
+    refused(
+        app,
+        AlreadyPendingError,
+        lambda: app.request_approvals(["d1", "d2", "d3"], by="f1"),
+    )
+    cycles = app.request_approvals(["d1", "d2"], by="f1")
+    assert [c.number for c in cycles] == [1, 2]
+    assert app.status("d2").state is ApprovalState.PENDING
+
+
 def test_queries_on_an_unknown_document_answer_never_requested(app: Approvals) -> None:
     assert app.status("nope").state is ApprovalState.NONE
     assert app.cycles("nope") == ()

@@ -513,6 +513,8 @@ class DocumentsModel(ReadModel):
                 missing,
             )
             docs.update((r["record_id"], _doc_from_db(r)) for r in found)
+        # (account, document) pairs already recorded need no second write.
+        known = {(d.account_id, d.document_id) for d in docs.values() if d}
         filed: set[tuple[str, str]] = set()
         changed: dict[str, _Doc] = {}
         for key, event in relevant:
@@ -520,7 +522,8 @@ class DocumentsModel(ReadModel):
             if doc is not None:
                 docs[key] = doc
                 changed[key] = doc
-                filed.add((doc.account_id, doc.document_id))
+                if (doc.account_id, doc.document_id) not in known:
+                    filed.add((doc.account_id, doc.document_id))
         tx.executemany(_UPSERT, [_values(k, d) for k, d in changed.items()])
         tx.executemany(_FILE_UNDER, sorted(filed))
         if tx.bulk:

@@ -517,6 +517,17 @@ class ReadModelStore:
         with self._read() as (c, p):
             return _DOCUMENTS.due_reminders(c, p, now, limit)
 
+    def recorded(self, document_ids: Sequence[str]) -> set[str]:
+        """Which of the documents the ``documents`` read model has a row for."""
+        keys = {approval_request_id(d).hex: d for d in document_ids}
+        with self._read() as (c, p):
+            tx = Tx(c, p)
+            found = tx.select_in(
+                "SELECT record_id FROM {p}documents WHERE record_id IN ({keys})",
+                list(keys),
+            )
+        return {keys[r["record_id"]] for r in found}
+
     def documents_ever_in(self, account_id: str) -> list[str]:
         """Every document that was ever filed under the account."""
         with self._read() as (c, p):
