@@ -1,9 +1,8 @@
 """W1: request -> resend -> approve cycles on an SQLite file, read models on.
 
 Each cycle is a fresh document: ``request_approval``, ``resend``,
-``approve`` - three commands, each recording its events in one transaction
-and (today) bringing the read models up to date. Two baselines run in
-alternating rounds with it:
+``approve`` - three commands, each recording its events and writing the read
+models in one transaction. Two baselines run in alternating rounds with it:
 
 - bare eventsourcing: a plain ``Aggregate`` with three events, one
   ``save()`` per event (the same three saves per cycle), the aggregate

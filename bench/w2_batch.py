@@ -1,8 +1,8 @@
 """W2: one ``request_approvals`` call for 1,000 documents.
 
 approvalflow checks every document with the directory, opens and requests
-each one (two events per document) and records all of it in one transaction,
-then (today) brings the read models up to date. The baseline, in alternating
+each one (two events per document) and records all of it, with the read
+models' rows, in one transaction. The baseline, in alternating
 rounds: bare eventsourcing creating 1,000 new aggregates (one event each) and
 saving them in one ``save()`` on an SQLite file. Each round uses 1,000 fresh
 documents. Reported: documents per second (median) and approvalflow / bare

@@ -148,6 +148,9 @@ class SQLiteBackend:
                 # The pooled connection gets the defaults back.
                 cursor.execute("PRAGMA synchronous = NORMAL")
                 cursor.execute("PRAGMA wal_autocheckpoint = 10000")
+                # Keys are random (record ids): a 64 MB page cache keeps the
+                # B-trees' inner pages in memory as the tables grow.
+                cursor.execute("PRAGMA cache_size = -65536")
             try:
                 try:
                     cursor.execute("BEGIN IMMEDIATE")
@@ -163,6 +166,7 @@ class SQLiteBackend:
                 if bulk:
                     cursor.execute("PRAGMA synchronous = FULL")
                     cursor.execute("PRAGMA wal_autocheckpoint = 1000")
+                    cursor.execute("PRAGMA cache_size = -2000")
 
     def serialize_ddl(self, cursor: Cursor) -> None:
         """Nothing to do: BEGIN IMMEDIATE already serializes writers."""

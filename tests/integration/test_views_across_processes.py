@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from approvalflow import DocumentFacts, connect
+from approvalflow.readmodels import RebuildInProgressError
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, make_directory
 from tests.view_model import actual_lists, expected_lists
@@ -157,3 +158,48 @@ def wait_until(condition: Any, timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the read models")
         time.sleep(0.02)
+
+
+SLOW_REBUILD = """
+import sys, time
+from approvalflow import connect
+def progress(count):
+    print("rebuilding", count, flush=True)
+    time.sleep(60)  # killed in here
+with connect({url!r}, refresh_views_on_read=False) as app:
+    app.rebuild_views(progress)
+"""
+
+
+def test_a_rebuild_killed_in_another_process_leaves_the_live_read_models(
+    url: str,
+) -> None:
+    directory = make_directory()
+    for i in range(60):
+        directory.add_document(DocumentFacts(f"x{i}", "acme", f"Doc {i}", "pdf", "A"))
+    clock = ControllableClock(START)
+    with connect(url, directory=directory, clock=clock) as app:
+        app.request_approvals([f"x{i}" for i in range(60)], by="f1")
+        for i in range(0, 60, 4):
+            app.reject(f"x{i}", by="c1", reasons=[f"Reason {i}"])
+        before = actual_lists(app)
+
+        rebuilder = run_python(SLOW_REBUILD.format(url=url))
+        assert rebuilder.stdout is not None
+        assert rebuilder.stdout.readline().startswith("rebuilding")
+        # While it runs: a second rebuild is refused, commands and reads go on.
+        with pytest.raises(RebuildInProgressError):
+            app.rebuild_views()
+        app.approve("x1", by="c1")
+        during = actual_lists(app)
+        assert during == expected_lists(app, clock.now())
+        rebuilder.send_signal(signal.SIGKILL)
+        rebuilder.wait(timeout=60)
+
+        # The dead rebuild's tables are not served; its lock died with it.
+        assert actual_lists(app) == during
+        app.approve("x2", by="c1")
+        assert actual_lists(app) == expected_lists(app, clock.now())
+        app.rebuild_views()
+        assert actual_lists(app) == expected_lists(app, clock.now())
+        assert before != during

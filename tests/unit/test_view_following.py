@@ -130,9 +130,9 @@ def _rewind(app: Approvals) -> None:
     with store.backend.write() as c:
         c.execute(f"SELECT generation FROM {store.meta}")
         p = f"{store.backend.prefix}af{c.fetchone()['generation']}_"
-        tables = ["tracking", *(t for m in MODELS for t in m.table_names)]
-        for table in tables:
+        for table in (t for m in MODELS for t in m.table_names):
             c.execute(f"DELETE FROM {p}{table}")
+        c.execute(f"DELETE FROM {store.positions}")
 
 
 def test_a_batch_applied_by_someone_else_is_not_applied_twice(

@@ -13,6 +13,7 @@ taken by the application from its Clock port.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -45,6 +46,9 @@ __all__ = ["ApprovalRequest", "Cycle", "approval_request_id"]
 _NAMESPACE = UUID("5d0c6a8e-4f3b-5c1e-9a57-2f7c1e0b8d42")
 
 
+# A pure function of the document id, asked several times per command: a
+# SHA-1 each time otherwise.
+@functools.lru_cache(maxsize=4096)
 def approval_request_id(document_id: str) -> UUID:
     """The aggregate id of a document's approval request.
 

@@ -506,7 +506,13 @@ class DocumentsModel(ReadModel):
             cache.clear()  # every cached row is in the table already
         keys = {key for key, _ in relevant}
         docs: dict[str, _Doc | None] = {k: cache[k] for k in keys if k in cache}
-        missing = [k for k in keys if k not in docs and (not tx.bulk or k in written)]
+        # A record created in this batch has no row yet: nothing to look up.
+        created = {e.originator_id.hex for e in events if type(e) is E.Created}
+        missing = [
+            k
+            for k in keys
+            if k not in docs and k not in created and (not tx.bulk or k in written)
+        ]
         if missing:
             found = tx.select_in(
                 f"SELECT {_SELECT} FROM {{p}}documents WHERE record_id IN ({{keys}})",

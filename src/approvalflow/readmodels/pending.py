@@ -56,12 +56,15 @@ class PendingModel(ReadModel):
             return
         keys = sorted({record_key(e) for e in relevant})
         before: dict[str, str | None] = dict.fromkeys(keys)
-        for r in tx.select_in(
-            "SELECT record_id, account_id FROM {p}pending_documents"
-            " WHERE record_id IN ({keys})",
-            keys,
-        ):
-            before[r["record_id"]] = r["account_id"]
+        # A record created in this batch cannot be pending yet.
+        created = {record_key(e) for e in events if type(e) is E.Created}
+        if older := [k for k in keys if k not in created]:
+            for r in tx.select_in(
+                "SELECT record_id, account_id FROM {p}pending_documents"
+                " WHERE record_id IN ({keys})",
+                older,
+            ):
+                before[r["record_id"]] = r["account_id"]
         after = dict(before)
         for event in relevant:
             key = record_key(event)

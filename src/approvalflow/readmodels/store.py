@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -112,15 +113,18 @@ _META = (
     " id INTEGER PRIMARY KEY CHECK (id = 1), generation BIGINT NOT NULL,"
     " schema_version BIGINT NOT NULL)"
 )
-_TRACKING = (
-    "CREATE TABLE IF NOT EXISTS {p}tracking ("
-    " view {text} NOT NULL, application_name {text} NOT NULL,"
-    " notification_id BIGINT NOT NULL,"
-    " PRIMARY KEY (view, application_name)) {without_rowid}"
+# Each read model's position, per generation of tables and per upstream
+# application; one table beside the generations, so one query finds the live
+# generation and its positions.
+_POSITIONS = (
+    "CREATE TABLE IF NOT EXISTS {positions} ("
+    " generation BIGINT NOT NULL, view {text} NOT NULL,"
+    " application_name {text} NOT NULL, notification_id BIGINT NOT NULL,"
+    " PRIMARY KEY (generation, view, application_name)) {without_rowid}"
 )
 _SET_POSITION = (
-    "INSERT INTO {p}tracking (view, application_name, notification_id)"
-    " VALUES (?, ?, ?) ON CONFLICT (view, application_name)"
+    "INSERT INTO {positions} (generation, view, application_name, notification_id)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (generation, view, application_name)"
     " DO UPDATE SET notification_id = excluded.notification_id"
 )
 
@@ -146,6 +150,8 @@ class ReadModelStore:
     ) -> None:
         self.backend = backend
         self.meta = f"{backend.prefix}approvalflow_views"
+        self.positions = f"{backend.prefix}approvalflow_positions"
+        self._set_position = _SET_POSITION.format(positions=self.positions)
         self._rebuild_lock = rebuild_lock
         #: Catch-up batches read but not applied because another process had
         #: applied them first (positions are locked, so this stays 0).
@@ -153,6 +159,13 @@ class ReadModelStore:
         with backend.write() as c:
             backend.serialize_ddl(c)
             c.execute(_META.format(meta=self.meta))
+            c.execute(
+                _POSITIONS.format(
+                    positions=self.positions,
+                    text=backend.text,
+                    without_rowid=backend.without_rowid,
+                )
+            )
             c.execute(
                 f"INSERT INTO {self.meta} VALUES (1, 1, ?) ON CONFLICT DO NOTHING",
                 [SCHEMA_VERSION],
@@ -184,7 +197,6 @@ class ReadModelStore:
         )
 
     def _create_tables(self, c: Cursor, generation: int) -> None:
-        c.execute(self._ddl(_TRACKING, generation))
         for model in MODELS:
             for statement in model.tables:
                 c.execute(self._ddl(statement, generation))
@@ -198,6 +210,7 @@ class ReadModelStore:
         names = {name for model in MODELS for name in model.table_names}
         for name in sorted(names | set(_LEGACY_TABLES)):
             c.execute(f"DROP TABLE IF EXISTS {self._prefix(generation)}{name}")
+        c.execute(f"DELETE FROM {self.positions} WHERE generation = ?", [generation])
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[tuple[Cursor, str]]:
@@ -208,34 +221,58 @@ class ReadModelStore:
 
     def position(self, view: str, application_name: str) -> int:
         """The last notification id applied to ``view`` (0: none)."""
-        with self._read() as (c, p):
+        return self._positions(application_name).get(view, 0)
+
+    def _positions(self, application_name: str) -> dict[str, int]:
+        """Every read model's position in the live generation (0: none)."""
+        with self.backend.read() as c:
             c.execute(
-                f"SELECT notification_id FROM {p}tracking"
-                " WHERE view = ? AND application_name = ?",
-                [view, application_name],
+                f"SELECT t.view, t.notification_id FROM {self.meta} m"
+                f" JOIN {self.positions} t ON t.generation = m.generation"
+                " WHERE m.id = 1 AND t.application_name = ?",
+                [application_name],
             )
-            row = c.fetchone()
-            return int(row["notification_id"]) if row else 0
+            found = {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
+        return {name: found.get(name, 0) for name in VIEW_NAMES}
 
     def _locked_positions(
-        self, c: Cursor, p: str, application_name: str
+        self, c: Cursor, generation: int, application_name: str
     ) -> dict[str, int]:
         """Every read model's position, locked until the transaction ends."""
         select = (
-            f"SELECT view, notification_id FROM {p}tracking"
-            f" WHERE application_name = ?{self.backend.for_update}"
+            f"SELECT view, notification_id FROM {self.positions}"
+            f" WHERE generation = ? AND application_name = ?{self.backend.for_update}"
         )
-        c.execute(select, [application_name])
+        c.execute(select, [generation, application_name])
         found = {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
         if len(found) < len(VIEW_NAMES):
             # The rows must exist to be locked: made once per read model.
             c.executemany(
-                f"INSERT INTO {p}tracking VALUES (?, ?, 0) ON CONFLICT DO NOTHING",
-                [(name, application_name) for name in VIEW_NAMES],
+                f"INSERT INTO {self.positions} VALUES (?, ?, ?, 0)"
+                " ON CONFLICT DO NOTHING",
+                [(generation, name, application_name) for name in VIEW_NAMES],
             )
-            c.execute(select, [application_name])
+            c.execute(select, [generation, application_name])
             found = {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
         return found
+
+    def _live_positions(
+        self, c: Cursor, application_name: str
+    ) -> tuple[int, dict[str, int]]:
+        """The live generation and its locked positions, in one query usually."""
+        lock = f"{self.backend.for_update} OF t" if self.backend.for_update else ""
+        c.execute(
+            f"SELECT t.view, t.notification_id, m.generation FROM {self.meta} m"
+            f" JOIN {self.positions} t ON t.generation = m.generation"
+            f" WHERE m.id = 1 AND t.application_name = ?{lock}",
+            [application_name],
+        )
+        rows = c.fetchall()
+        if len(rows) == len(VIEW_NAMES):
+            generation = int(rows[0]["generation"])
+            return generation, {r["view"]: int(r["notification_id"]) for r in rows}
+        generation = self._generation(c)
+        return generation, self._locked_positions(c, generation, application_name)
 
     # -- 1. inline -------------------------------------------------------------------
 
@@ -254,10 +291,9 @@ class ReadModelStore:
         """
         if not items or self.needs_rebuild:
             return
-        p = self._prefix(self._generation(c))
-        positions = self._locked_positions(c, p, application_name)
+        generation, positions = self._live_positions(c, application_name)
         first, last = items[0][0], items[-1][0]
-        tx = Tx(c, p)
+        tx = Tx(c, self._prefix(generation))
         missing: dict[int, Sequence[tuple[int, Any]] | None] = {}
         moved = []
         for model in MODELS:
@@ -270,8 +306,8 @@ class ReadModelStore:
             if behind is None:
                 continue  # too far behind: catch_up() or a rebuild brings it on
             model.apply(tx, [event for _, event in (*behind, *items)])
-            moved.append((model.name, application_name, last))
-        tx.executemany(_SET_POSITION, moved)
+            moved.append((generation, model.name, application_name, last))
+        c.executemany(self._set_position, moved)
 
     @staticmethod
     def _missing(
@@ -312,9 +348,8 @@ class ReadModelStore:
             if not items:
                 return applied
             with self.backend.write() as c:
-                p = self._prefix(self._generation(c))
-                positions = self._locked_positions(c, p, application_name)
-                tx = Tx(c, p)
+                generation, positions = self._live_positions(c, application_name)
+                tx = Tx(c, self._prefix(generation))
                 moved = []
                 for model in MODELS:
                     position = positions.get(model.name, 0)
@@ -324,18 +359,9 @@ class ReadModelStore:
                     if events:
                         model.apply(tx, events)
                         applied += len(events)
-                        moved.append((model.name, application_name, items[-1][0]))
-                tx.executemany(_SET_POSITION, moved)
-
-    def _positions(self, application_name: str) -> dict[str, int]:
-        with self._read() as (c, p):
-            c.execute(
-                f"SELECT view, notification_id FROM {p}tracking"
-                " WHERE application_name = ?",
-                [application_name],
-            )
-            found = {r["view"]: int(r["notification_id"]) for r in c.fetchall()}
-        return {name: found.get(name, 0) for name in VIEW_NAMES}
+                        last = items[-1][0]
+                        moved.append((generation, model.name, application_name, last))
+                c.executemany(self._set_position, moved)
 
     def apply(
         self,
@@ -354,8 +380,8 @@ class ReadModelStore:
             return
         model = _model(view)
         with self.backend.write() as c:
-            p = self._prefix(self._generation(c))
-            current = self._locked_positions(c, p, application_name).get(view, 0)
+            generation, positions = self._live_positions(c, application_name)
+            current = positions.get(view, 0)
             first, last = items[0][0], items[-1][0]
             if (expected is not None and current != expected) or current >= first:
                 self.discarded_batches += 1
@@ -363,10 +389,8 @@ class ReadModelStore:
                 raise IntegrityError(msg)
             events = [event for _, event in items if event is not None]
             if events:
-                model.apply(Tx(c, p), events)
-            c.execute(
-                p.join(_SET_POSITION.split("{p}")), [view, application_name, last]
-            )
+                model.apply(Tx(c, self._prefix(generation)), events)
+            c.execute(self._set_position, [generation, view, application_name, last])
 
     # -- 3. rebuilding ---------------------------------------------------------------
 
@@ -441,8 +465,8 @@ class ReadModelStore:
                 position = fold(c, tail)
                 applied += len(tail)
             c.executemany(
-                p.join(_SET_POSITION.split("{p}")),
-                [(name, application_name, position) for name in VIEW_NAMES],
+                self._set_position,
+                [(fresh, name, application_name, position) for name in VIEW_NAMES],
             )
             c.execute(
                 f"UPDATE {self.meta} SET generation = ?, schema_version = ?"
@@ -622,8 +646,9 @@ def sqlite_store(datastore: Any, path: str | None) -> ReadModelStore:
     """The read models in the SQLite database of the events.
 
     ``path`` is the database file (``None`` in memory): a rebuild locks a
-    file beside it (``<file>-rebuild.lock``) so two processes cannot rebuild
-    at once; the operating system releases it if the process dies.
+    file beside it (``<file>-rebuild.lock``, removed when done) so two
+    processes cannot rebuild at once; the operating system releases the lock
+    if the process dies.
     """
     return ReadModelStore(
         SQLiteBackend(datastore),
@@ -640,18 +665,33 @@ def postgres_store(datastore: Any) -> ReadModelStore:
 
 
 def _file_lock(path: Path) -> Callable[[], contextlib.AbstractContextManager[bool]]:
+    """An exclusive, non-blocking lock on ``path``, removed when released."""
+
     @contextlib.contextmanager
     def lock() -> Iterator[bool]:
-        with path.open("a") as handle:
+        while True:
+            handle = path.open("a")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                handle.close()
                 yield False
                 return
+            # The file may have been removed by a holder releasing it after
+            # we opened it: then this lock guards nothing; take a new file.
             try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                same = path.stat().st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
+        try:
+            yield True
+        finally:
+            # Removed while still locked, so nobody locks a stale file.
+            path.unlink(missing_ok=True)
+            handle.close()
 
     return lock
 
