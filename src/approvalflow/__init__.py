@@ -50,6 +50,7 @@ from approvalflow.ports import (
     Mailer,
     PortalNotifications,
 )
+from approvalflow.readmodels.store import RebuildInProgressError
 
 __all__ = [
     "KEEP",
@@ -86,6 +87,7 @@ __all__ = [
     "NotAuthorizedError",
     "NotPendingError",
     "PortalNotifications",
+    "RebuildInProgressError",
     "Rejection",
     "ReminderPolicy",
     "SystemClock",
