@@ -3,7 +3,8 @@
 The read models' tables sit beside the events (SQLite file, PostgreSQL
 schema; for ``memory://``, an in-memory SQLite database), under a generation
 prefix (``af3_documents``, ...). The table ``approvalflow_views`` names the
-generation readers use.
+generation readers use; ``approvalflow_positions`` holds each read model's
+position per generation and upstream application.
 
 Events reach the tables:
 
