@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from approvalflow import ApprovalRequest, Approvals, ReminderPolicy, connect
 from approvalflow.notifications import delivery
 from approvalflow.readmodels import MODELS, RebuildInProgressError, Tx
+from approvalflow.readmodels.store import INLINE_CATCH_UP
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, make_directory, populate
 from tests.view_model import actual_lists, expected_lists
@@ -154,3 +155,50 @@ def test_a_rebuild_at_scale_equals_the_inline_read_models(tmp_path: Path) -> Non
         assert [app.approvals_tab(f"acct{i}", limit=500) for i in range(50)] == tabs
         assert app.accounts_pending() == pending
         assert app.views.due_reminders(START.replace(year=2100), 10_000) == due
+
+
+def test_events_recorded_another_way_are_folded_by_the_next_command(
+    store_url: str,
+) -> None:
+    clock = ControllableClock(START)
+    with connect(
+        store_url,
+        directory=make_directory(),
+        clock=clock,
+        refresh_views_on_read=False,
+        refresh_views_after_write=False,  # "another path": no inline writes
+    ) as app:
+        history(app, clock)
+        # (The reminder pass in the history caught up once; the rest did not.)
+        head = app.recorder.max_notification_id()
+        assert all(v.position < (head or 0) for v in app.views_status())
+        app.refresh_views_after_write = True
+        app.cancel("d3", by="f1")  # folds what it missed, then its own event
+        head = app.recorder.max_notification_id()
+        assert [v.position for v in app.views_status()] == [head] * len(MODELS)
+        assert actual_lists(app) == expected_lists(app, clock.now())
+
+
+def test_a_read_model_far_behind_is_left_to_catch_up(tmp_path: Path) -> None:
+    clock = ControllableClock(START)
+    with connect(
+        f"sqlite:///{tmp_path / 'far.sqlite3'}",
+        directory=make_directory(),
+        clock=clock,
+        refresh_views_on_read=False,
+        refresh_views_after_write=False,
+    ) as app:
+        populate(app, 600)  # more events than a command folds inline
+        assert (app.recorder.max_notification_id() or 0) > INLINE_CATCH_UP
+        app.refresh_views_after_write = True
+        clock.advance(days=41)  # after every populated document's activity
+        app.request_approval("d1", by="f1")
+        # Too far behind to fold inside a command: positions stay put...
+        assert all(v.position == 0 for v in app.views_status())
+        # ...until a catch-up, which folds everything once.
+        app.refresh_views()
+        head = app.recorder.max_notification_id()
+        assert [v.position for v in app.views_status()] == [head] * len(MODELS)
+        assert [r.document_id for r in app.recent(limit=1).rows] == ["d1"]
+        app.rebuild_views()
+        assert [r.document_id for r in app.recent(limit=1).rows] == ["d1"]
