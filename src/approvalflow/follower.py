@@ -13,16 +13,31 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 __all__ = ["LogFollower", "read_events"]
 
 log = logging.getLogger("approvalflow.follower")
 
 
-def read_events(app: Application[Any], after: int, limit: int) -> list[tuple[int, Any]]:
+class EventLog(Protocol):
+    """An application's log: its recorder and mapper (any eventsourcing app)."""
+
+    @property
+    def recorder(self) -> ApplicationRecorder:
+        """Where the events are read from."""
+        ...
+
+    @property
+    def mapper(self) -> Mapper[Any]:
+        """How stored events become domain events."""
+        ...
+
+
+def read_events(app: EventLog, after: int, limit: int) -> list[tuple[int, Any]]:
     """Up to ``limit`` (notification id, domain event) pairs after ``after``."""
     notifications = app.recorder.select_notifications(
         start=after, limit=limit, inclusive_of_start=False

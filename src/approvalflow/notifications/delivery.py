@@ -23,9 +23,12 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+from uuid import UUID
 
 import attrs
+from eventsourcing.application import Repository
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from approvalflow.clocks import SystemClock
 from approvalflow.domain.aggregate import ApprovalRequest
@@ -37,12 +40,47 @@ from approvalflow.notifications.mailers import (
     PermanentDeliveryError,
 )
 from approvalflow.notifications.outbox import DeliveryStore, PlannedDelivery
-from approvalflow.ports import Clock, Links, Mailer, PortalNotifications
+from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
 
-if TYPE_CHECKING:
-    from approvalflow.application import Approvals
+__all__ = ["DeliveryPass", "DeliverySource", "Notifier"]
 
-__all__ = ["DeliveryPass", "Notifier"]
+
+class DeliverySource(Protocol):
+    """What the follower needs of the application (``Approvals`` is one).
+
+    A protocol rather than the application class, so this module does not
+    import the application that builds notifiers.
+    """
+
+    @property
+    def recorder(self) -> ApplicationRecorder:
+        """Where the events are read from."""
+        ...
+
+    @property
+    def mapper(self) -> Mapper[Any]:
+        """How stored events become domain events."""
+        ...
+
+    @property
+    def repository(self) -> Repository[Any]:
+        """Aggregates as they were after an event."""
+        ...
+
+    @property
+    def directory(self) -> Directory:
+        """Who to tell, and how to reach them."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """Business time, for the records of who was told."""
+        ...
+
+    def record_notified(self, record_id: UUID, report: NotificationReport) -> None:
+        """Record who was told about an event."""
+        ...
+
 
 E = ApprovalRequest
 _CLIENT_EMAILS: dict[type, str] = {
@@ -86,7 +124,7 @@ class Notifier:
 
     def __init__(
         self,
-        app: Approvals,
+        app: DeliverySource,
         *,
         store: DeliveryStore,
         mailer: Mailer,
