@@ -162,9 +162,9 @@ class Approvals(ReadSide, Application[UUID]):
         self._inline: InlineWriter | None = None
         self._delivery_store: DeliveryStore | None = None
         super().__init__(env)
-        self._views = read_model_store(self.factory, self.recorder)
+        self._views = read_model_store(self.factory, self.recorder, self.mapper)
         if self._views is not None:
-            self._inline = InlineWriter(self._views, self.name, self.mapper)
+            self._inline = InlineWriter(self._views, self.name)
             self.refresh_views_after_write = refresh_views_after_write
             if self._views.needs_rebuild:
                 self.rebuild_views()
@@ -195,19 +195,6 @@ class Approvals(ReadSide, Application[UUID]):
         """
         processing_event.saved_kwargs["recorded_events"] = processing_event.events
         return super()._record(processing_event)
-
-    def _source_in_tx(self, cursor: Any) -> Any:
-        """Read events through a write transaction's own cursor."""
-        assert self._inline is not None  # the store has read models
-        reader = getattr(self.recorder, "read_in_transaction")  # noqa: B009
-        return self._inline.decoded(reader, cursor)
-
-    def _hold_writers(self, cursor: Any) -> None:
-        """Make commands wait while a rebuild switches generations."""
-        lock = getattr(self.recorder, "_lock_table", None)
-        if lock is not None and hasattr(cursor, "pyformat") and cursor.pyformat:
-            # PostgreSQL: the lock every insert of events takes.
-            lock(cursor.raw)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Add approvalflow's value types to eventsourcing's defaults."""

@@ -123,12 +123,6 @@ class ReadSide:
     refresh_views_after_write: bool
     _views: ReadModelStore | None
 
-    def _hold_writers(self, cursor: Any) -> None:
-        """Make commands wait while a rebuild switches generations."""
-
-    def _source_in_tx(self, cursor: Any) -> Any:
-        """Read events through a write transaction's own cursor."""
-
     @property
     def views(self) -> ReadModelStore:
         """The read models' store."""
@@ -333,8 +327,6 @@ class ReadSide:
             self.name,
             source,
             progress or (lambda _: None),
-            source_in_tx=self._source_in_tx,
-            hold_writers=self._hold_writers,
         )
 
     def follow(self, interval: float = 1.0) -> ViewRunner:

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from approvalflow import Approvals, connect
-from approvalflow.readmodels.store import every_query
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, populate, postgres_url
 
@@ -44,15 +43,7 @@ def full_store(
 
 
 def plans(app: Approvals) -> dict[str, list[str]]:
-    store = app.views
-    found: dict[str, list[str]] = {}
-    with store.backend.read() as c:
-        c.execute(f"SELECT generation FROM {store.meta}")
-        prefix = f"{store.backend.prefix}af{c.fetchone()['generation']}_"
-        queries = every_query(NOW, "acct7", limit_arms=store.backend.limit_arms)
-        for label, (sql, params) in queries.items():
-            found[label] = store.backend.explain(c, sql.replace("{p}", prefix), params)
-    return found
+    return app.views.query_plans(NOW, "acct7")
 
 
 def test_the_store_is_full(full_store: Approvals) -> None:

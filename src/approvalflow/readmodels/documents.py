@@ -551,12 +551,10 @@ class DocumentsModel(ReadModel):
         limit_arms: bool,
     ) -> Page:
         """Documents with activity since ``since``, newest first (F14, F15)."""
-        sql, params = recent_query(
+        query = recent_query(
             since, account_id, filters, after, limit, limit_arms=limit_arms
         )
-        c.execute(sql.replace("{p}", p), params)
-        rows = [_row_from_db(r) for r in c.fetchall()]
-        return _page(rows, limit, lambda r: r.last_activity_at)
+        return _page(c, p, query, limit, lambda r: r.last_activity_at)
 
     def approvals_tab(
         self,
@@ -570,17 +568,13 @@ class DocumentsModel(ReadModel):
         limit_arms: bool,
     ) -> Page:
         """An account's requested documents, latest request first (F16)."""
-        sql, params = tab_query(
-            account_id, filters, after, limit, limit_arms=limit_arms
-        )
-        c.execute(sql.replace("{p}", p), params)
-        rows = [_row_from_db(r) for r in c.fetchall()]
+        query = tab_query(account_id, filters, after, limit, limit_arms=limit_arms)
 
         def key(row: DocumentRow) -> datetime:
             assert row.requested_at is not None  # only requested rows are listed
             return row.requested_at
 
-        return _page(rows, limit, key)
+        return _page(c, p, query, limit, key)
 
     def document(self, c: Cursor, p: str, document_id: str) -> DocumentRow | None:
         """One document's row, if it has one."""
@@ -613,7 +607,13 @@ SQL_DOCUMENTS_EVER_IN = (
 )
 
 
-def _page(rows: list[DocumentRow], limit: int, key: Any) -> Page:
+def _page(
+    c: Cursor, p: str, query: tuple[str, list[Any]], limit: int, key: Any
+) -> Page:
+    """Run a list's query (it asks for one row more than the page) and page it."""
+    sql, params = query
+    c.execute(sql.replace("{p}", p), params)
+    rows = [_row_from_db(r) for r in c.fetchall()]
     page = rows[:limit]
     more = len(rows) > limit
     cursor = encode_cursor(key(page[-1]), page[-1].document_id) if more else None

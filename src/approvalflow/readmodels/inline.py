@@ -22,7 +22,7 @@ recorder's keyword arguments), so nothing is decoded twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import (
@@ -42,7 +42,6 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import retry
 
 from approvalflow.readmodels.store import (
-    EventSource,
     ReadModelStore,
     postgres_store,
     sqlite_store,
@@ -52,50 +51,32 @@ from approvalflow.sqlbackend import Cursor
 __all__ = ["InlineWriter", "inline_recorder", "read_model_store"]
 
 
-#: Reads stored events through the transaction's own cursor:
-#: ``reader(cursor, after, limit)``.
-LogReader = Callable[[Cursor, int, int], Sequence[Notification]]
-
-
 class InlineWriter:
     """Folds just-recorded events into the read models, given the cursor."""
 
-    def __init__(
-        self, store: ReadModelStore, application_name: str, mapper: Mapper[Any]
-    ) -> None:
+    def __init__(self, store: ReadModelStore, application_name: str) -> None:
         self.store = store
         self.application_name = application_name
-        self.mapper = mapper
 
     def __call__(
         self,
         cursor: Cursor,
         ids: Sequence[int],
         stored: Sequence[StoredEvent],
-        domain_events: Sequence[Any] | None,
-        reader: LogReader,
+        recorder_kwargs: dict[str, Any],
     ) -> None:
-        """Write the read models for events ``ids`` through ``cursor``."""
+        """Write the read models for events ``ids`` through ``cursor``.
+
+        The application passes its domain events in the recorder's keyword
+        arguments (``recorded_events``); events recorded another way are
+        decoded here.
+        """
+        domain_events = recorder_kwargs.get("recorded_events")
         if domain_events is None or len(domain_events) != len(stored):
-            # Recorded by another path than the application's save().
-            domain_events = [self.mapper.to_domain_event(s) for s in stored]
+            domain_events = [self.store.decode(s) for s in stored]
         self.store.write_inline(
-            cursor,
-            self.application_name,
-            list(zip(ids, domain_events, strict=True)),
-            self.decoded(reader, cursor),
+            cursor, self.application_name, list(zip(ids, domain_events, strict=True))
         )
-
-    def decoded(self, reader: LogReader, cursor: Cursor) -> EventSource:
-        """``reader`` on ``cursor``, giving (notification id, domain event)."""
-
-        def read(after: int, limit: int) -> list[tuple[int, Any]]:
-            return [
-                (n.id, self.mapper.to_domain_event(n))
-                for n in reader(cursor, after, limit)
-            ]
-
-        return read
 
 
 class InlineSQLiteRecorder(SQLiteApplicationRecorder):
@@ -117,8 +98,7 @@ class InlineSQLiteRecorder(SQLiteApplicationRecorder):
                 Cursor(c.sqlite_cursor, pyformat=False),
                 ids,
                 stored_events,
-                kwargs.get("recorded_events"),
-                self.read_in_transaction,
+                kwargs,
             )
         return ids
 
@@ -165,8 +145,7 @@ class InlinePOPORecorder(POPOApplicationRecorder):
                     Cursor(c.sqlite_cursor, pyformat=False),
                     ids,
                     stored_events,
-                    kwargs.get("recorded_events"),
-                    self.read_in_transaction,
+                    kwargs,
                 )
             # Appending cannot fail once uniqueness is checked.
             return self._update_table(stored_events, **kwargs)
@@ -211,8 +190,7 @@ def _postgres_recorder_class() -> type[Any]:
                         Cursor(curs, pyformat=True),
                         ids,
                         stored_events,
-                        kwargs.get("recorded_events"),
-                        self.read_in_transaction,
+                        kwargs,
                     )
             return ids
 
@@ -264,20 +242,46 @@ def inline_recorder(factory: InfrastructureFactory[Any]) -> Any:
 
 
 def read_model_store(
-    factory: InfrastructureFactory[Any], recorder: Any
+    factory: InfrastructureFactory[Any], recorder: Any, mapper: Mapper[Any]
 ) -> ReadModelStore | None:
-    """The read models' store for the event store's kind, if it has one."""
+    """The read models' store for the event store's kind, if it has one.
+
+    The store reads events through a transaction's own cursor with the
+    recorder's ``read_in_transaction`` and decodes them with ``mapper``.
+    """
+    reader = getattr(recorder, "read_in_transaction", None)
+    decode = mapper.to_domain_event
     if isinstance(recorder, InlineSQLiteRecorder):
         path = recorder.datastore.pool.db_name
         in_memory = recorder.datastore.pool.is_sqlite_memory_mode
-        return sqlite_store(recorder.datastore, None if in_memory else path)
+        return sqlite_store(
+            recorder.datastore,
+            None if in_memory else path,
+            reader=recorder.read_in_transaction,
+            decode=decode,
+        )
     if isinstance(recorder, InlinePOPORecorder):
         # A private in-memory SQLite database, shared by this process's
         # connections, for the read models of in-memory events.
         recorder.datastore = SQLiteDatastore(
             f"file:approvalflow-{uuid.uuid4().hex}?mode=memory&cache=shared"
         )
-        return sqlite_store(recorder.datastore, None)
-    if _is_postgres(factory) and hasattr(recorder, "inline"):
-        return postgres_store(getattr(factory, "datastore"))  # noqa: B009
+        return sqlite_store(
+            recorder.datastore,
+            None,
+            reader=recorder.read_in_transaction,
+            decode=decode,
+        )
+    if _is_postgres(factory) and reader is not None:
+
+        def hold_writers(cursor: Cursor) -> None:
+            # The lock every insert of events takes.
+            recorder._lock_table(cursor.raw)
+
+        return postgres_store(
+            getattr(factory, "datastore"),  # noqa: B009
+            reader=reader,
+            decode=decode,
+            hold_writers=hold_writers,
+        )
     return None

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 
 from approvalflow.domain.aggregate import approval_request_id
 from approvalflow.domain.errors import ApprovalFlowError
@@ -81,6 +81,13 @@ EventSource = Callable[[int, int], Sequence[tuple[int, Any]]]
 
 #: Told how many events a rebuild has applied so far.
 Progress = Callable[[int], None]
+
+#: Reads stored events through a transaction's own cursor:
+#: ``reader(cursor, after, limit)`` gives eventsourcing notifications.
+LogReader = Callable[[Cursor, int, int], Sequence[Notification]]
+
+#: Turns a stored event back into a domain event (the application's mapper).
+Decoder = Callable[[StoredEvent], Any]
 
 #: Every read model, in the order they are written. Adding a read model is
 #: one module and one entry here.
@@ -148,8 +155,15 @@ class ReadModelStore:
         backend: SQLBackend,
         *,
         rebuild_lock: Callable[[], contextlib.AbstractContextManager[bool]],
+        reader: LogReader,
+        decode: Decoder,
+        hold_writers: Callable[[Cursor], None] = lambda _: None,
     ) -> None:
         self.backend = backend
+        self._reader = reader
+        #: Turns a stored event back into a domain event.
+        self.decode = decode
+        self._hold_writers = hold_writers
         self.meta = f"{backend.prefix}approvalflow_views"
         self.positions = f"{backend.prefix}approvalflow_positions"
         self._set_position = _SET_POSITION.format(positions=self.positions)
@@ -282,13 +296,12 @@ class ReadModelStore:
         c: Cursor,
         application_name: str,
         items: Sequence[tuple[int, Any]],
-        read_missing: EventSource,
     ) -> None:
         """Fold a command's events into every read model, in its transaction.
 
         ``items`` are the (notification id, domain event) pairs just
-        recorded through ``c``. ``read_missing(after, limit)`` reads events
-        recorded before them that a read model has not seen yet.
+        recorded through ``c``; events recorded before them that a read
+        model has not seen yet are read through ``c`` too.
         """
         if not items or self.needs_rebuild:
             return
@@ -302,13 +315,21 @@ class ReadModelStore:
             if position >= first:
                 continue  # already folded (cannot happen through the recorders)
             if position not in missing:
-                missing[position] = self._missing(read_missing, position, first)
+                missing[position] = self._missing(self._events(c), position, first)
             behind = missing[position]
             if behind is None:
                 continue  # too far behind: catch_up() or a rebuild brings it on
             model.apply(tx, [event for _, event in (*behind, *items)])
             moved.append((generation, model.name, application_name, last))
         c.executemany(self._set_position, moved)
+
+    def _events(self, c: Cursor) -> EventSource:
+        """Stored events after a position, read through ``c`` and decoded."""
+
+        def read(after: int, limit: int) -> list[tuple[int, Any]]:
+            return [(n.id, self.decode(n)) for n in self._reader(c, after, limit)]
+
+        return read
 
     @staticmethod
     def _missing(
@@ -400,34 +421,27 @@ class ReadModelStore:
         application_name: str,
         source: EventSource,
         progress: Progress,
-        *,
-        source_in_tx: Callable[[Cursor], EventSource],
-        hold_writers: Callable[[Cursor], None] = lambda _: None,
     ) -> int:
         """Fold every event into the next generation's tables, then switch.
 
         Readers and commands keep using the live tables until the switch,
-        which is atomic: ``hold_writers`` makes commands wait for it (on
-        SQLite the write transaction does), and events recorded meanwhile go
-        in first, read through the switching transaction's own cursor
-        (``source_in_tx``). A rebuild killed part-way leaves the live tables serving;
-        the next one starts afresh. Raises :class:`RebuildInProgressError`
-        while another rebuild runs.
+        which is atomic: commands wait for it (the store's ``hold_writers``
+        on PostgreSQL; on SQLite the write transaction does), and events
+        recorded meanwhile go in first, read through the switching
+        transaction's own cursor. A rebuild killed part-way leaves the live
+        tables serving; the next one starts afresh. Raises
+        :class:`RebuildInProgressError` while another rebuild runs.
         """
         with self._rebuild_lock() as acquired:
             if not acquired:
                 raise RebuildInProgressError
-            return self._rebuild(
-                application_name, source, progress, source_in_tx, hold_writers
-            )
+            return self._rebuild(application_name, source, progress)
 
     def _rebuild(
         self,
         application_name: str,
         source: EventSource,
         progress: Progress,
-        source_in_tx: Callable[[Cursor], EventSource],
-        hold_writers: Callable[[Cursor], None],
     ) -> int:
         with self.backend.write() as c:
             self.backend.serialize_ddl(c)
@@ -458,10 +472,10 @@ class ReadModelStore:
             self._create_indexes(c, fresh)
             self.backend.analyze(c)
         with self.backend.write() as c:
-            hold_writers(c)
+            self._hold_writers(c)
             # Events recorded meanwhile go in before the switch, in the same
             # transaction, so the new tables are complete when readers see them.
-            read_tail = source_in_tx(c)
+            read_tail = self._events(c)
             while tail := read_tail(position, REBUILD_BATCH):
                 position = fold(c, tail)
                 applied += len(tail)
@@ -563,15 +577,17 @@ class ReadModelStore:
         with self._read() as (c, p):
             return _REJECTIONS.rejections(c, p, document_id)
 
-    def query_plans(self) -> dict[str, list[str]]:
+    def query_plans(
+        self, now: datetime | None = None, account_id: str = "a"
+    ) -> dict[str, list[str]]:
         """The database's plan for every query the read models run (for tests).
 
         ``EXPLAIN QUERY PLAN`` lines on SQLite, ``EXPLAIN`` lines on
-        PostgreSQL.
+        PostgreSQL; ``now`` and ``account_id`` fill the queries' parameters.
         """
         plans: dict[str, list[str]] = {}
         with self._read() as (c, p):
-            queries = every_query(limit_arms=self.backend.limit_arms)
+            queries = every_query(now, account_id, limit_arms=self.backend.limit_arms)
             for label, (sql, params) in queries.items():
                 plans[label] = self.backend.explain(c, sql.replace("{p}", p), params)
         return plans
@@ -643,26 +659,47 @@ def every_query(
 # -- stores for each kind of event store ----------------------------------------------
 
 
-def sqlite_store(datastore: Any, path: str | None) -> ReadModelStore:
+def sqlite_store(
+    datastore: Any, path: str | None, *, reader: LogReader, decode: Decoder
+) -> ReadModelStore:
     """The read models in the SQLite database of the events.
 
     ``path`` is the database file (``None`` in memory): a rebuild locks a
     file beside it (``<file>-rebuild.lock``, removed when done) so two
     processes cannot rebuild at once; the operating system releases the lock
-    if the process dies.
+    if the process dies. The write transaction holds commands back during a
+    rebuild's switch.
     """
     return ReadModelStore(
         SQLiteBackend(datastore),
         rebuild_lock=_file_lock(Path(f"{path}-rebuild.lock"))
         if path
         else _thread_lock(threading.Lock()),
+        reader=reader,
+        decode=decode,
     )
 
 
-def postgres_store(datastore: Any) -> ReadModelStore:
-    """The read models in the PostgreSQL database (and schema) of the events."""
+def postgres_store(
+    datastore: Any,
+    *,
+    reader: LogReader,
+    decode: Decoder,
+    hold_writers: Callable[[Cursor], None],
+) -> ReadModelStore:
+    """The read models in the PostgreSQL database (and schema) of the events.
+
+    ``hold_writers`` takes the lock every insert of events takes, so
+    commands wait while a rebuild switches generations.
+    """
     backend = PostgresBackend(datastore)
-    return ReadModelStore(backend, rebuild_lock=backend.rebuild_lock)
+    return ReadModelStore(
+        backend,
+        rebuild_lock=backend.rebuild_lock,
+        reader=reader,
+        decode=decode,
+        hold_writers=hold_writers,
+    )
 
 
 def _file_lock(path: Path) -> Callable[[], contextlib.AbstractContextManager[bool]]:
