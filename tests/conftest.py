@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from approvalflow import Approvals, connect
 from approvalflow.testing import ControllableClock, InMemoryDirectory
-from tests import pg_server
 from tests.helpers import START, make_directory, postgres_url
-
-# Hypothesis profiles: "dev" is quick for local runs, "ci" digs deeper. CI
-# (CI=true) picks "ci" unless HYPOTHESIS_PROFILE says otherwise.
-settings.register_profile(
-    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "ci",
-    max_examples=300,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
-)
 
 
 @pytest.fixture
@@ -39,25 +20,6 @@ def clock() -> ControllableClock:
 @pytest.fixture
 def directory() -> InMemoryDirectory:
     return make_directory()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[pg_server.PostgresServer]:
-    """One throwaway PostgreSQL server for the whole run.
-
-    Where it cannot be started, PostgreSQL tests are skipped with the reason,
-    except in CI (CI=true), where that is a failure: CI must test all stores.
-    """
-    try:
-        server = pg_server.start()
-    except pg_server.PostgresUnavailableError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"no PostgreSQL server here: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
