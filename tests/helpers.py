@@ -164,7 +164,7 @@ def populate(app: Any, documents: int, *, accounts: int = 50) -> None:
             )
         batch.append(agg)
         if len(batch) == 1_000:
-            app.save(*batch)
+            app.log.save(*batch)
             batch = []
     if batch:
-        app.save(*batch)
+        app.log.save(*batch)

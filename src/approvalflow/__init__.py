@@ -7,9 +7,23 @@ Start with :func:`connect`::
     import approvalflow
     with approvalflow.connect(directory=my_directory) as approvals:
         approvals.request_approval("doc-1", by="staff-7", message="Please review")
+
+The public API is what this module exports, plus the modules
+:mod:`approvalflow.ports` (the ports and their records),
+:mod:`approvalflow.storage` (for storage adapters), :mod:`approvalflow.testing`
+(in-memory ports for a host's tests) and :mod:`approvalflow.testing.contracts`
+(the test suites an adapter passes). Every other module is internal and may
+change without notice.
 """
 
-from approvalflow.application import KEEP, Approvals, BatchRequest, DocumentStatus
+from approvalflow._queries import (
+    AccountPending,
+    ClientView,
+    DocumentStatus,
+    ReasonsNotOfferedError,
+    ViewPosition,
+)
+from approvalflow.application import KEEP, Approvals, BatchRequest
 from approvalflow.bootstrap import connect
 from approvalflow.clocks import SystemClock
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_request_id
@@ -27,6 +41,7 @@ from approvalflow.domain.errors import (
     UnknownDocumentError,
 )
 from approvalflow.domain.values import (
+    ActivityKind,
     Actor,
     ActorRole,
     ApprovalState,
@@ -38,23 +53,42 @@ from approvalflow.domain.values import (
     ReminderPolicy,
 )
 from approvalflow.history import HistoryEntry
+from approvalflow.links import PortalLinks
+from approvalflow.notifications.delivery import DeliveryPass, Notifier
+from approvalflow.notifications.emails import EmailComposer
+from approvalflow.notifications.mailers import FileMailer, SMTPMailer
+from approvalflow.notifications.outbox import Backlog, PlannedDelivery
+from approvalflow.notifications.published import EVENT_TYPES
 from approvalflow.ports import (
     AccountLink,
     ClientAccount,
     ClientUser,
     Clock,
+    DeliveryError,
     Directory,
     Document,
+    EventSink,
     FirmMember,
     Links,
     Mailer,
+    PermanentDeliveryError,
     PortalNotifications,
+    PublishedEvent,
+    TemporaryDeliveryError,
 )
+from approvalflow.readmodels.audit import AuditRow
+from approvalflow.readmodels.documents import DocumentRow, Page, StatusFilter
+from approvalflow.readmodels.follow import ViewRunner
+from approvalflow.readmodels.rejections import RejectionRow
 from approvalflow.readmodels.store import RebuildInProgressError
+from approvalflow.worker import Worker, WorkerPass
 
 __all__ = [
+    "EVENT_TYPES",
     "KEEP",
     "AccountLink",
+    "AccountPending",
+    "ActivityKind",
     "Actor",
     "ActorRole",
     "AlreadyPendingError",
@@ -62,21 +96,30 @@ __all__ = [
     "ApprovalRequest",
     "ApprovalState",
     "Approvals",
+    "AuditRow",
+    "Backlog",
     "BatchRequest",
     "ClientAccount",
     "ClientUser",
+    "ClientView",
     "Clock",
     "ConcurrentChangeError",
     "ConfigurationError",
     "Cycle",
     "CycleOutcome",
+    "DeliveryError",
+    "DeliveryPass",
     "Directory",
     "Document",
     "DocumentAccountMismatchError",
     "DocumentFacts",
     "DocumentNotVisibleError",
+    "DocumentRow",
     "DocumentStatus",
+    "EmailComposer",
     "EntryPoint",
+    "EventSink",
+    "FileMailer",
     "FirmMember",
     "HistoryEntry",
     "InvalidInputError",
@@ -86,12 +129,27 @@ __all__ = [
     "Mailer",
     "NotAuthorizedError",
     "NotPendingError",
+    "Notifier",
+    "Page",
+    "PermanentDeliveryError",
+    "PlannedDelivery",
+    "PortalLinks",
     "PortalNotifications",
+    "PublishedEvent",
+    "ReasonsNotOfferedError",
     "RebuildInProgressError",
     "Rejection",
+    "RejectionRow",
     "ReminderPolicy",
+    "SMTPMailer",
+    "StatusFilter",
     "SystemClock",
+    "TemporaryDeliveryError",
     "UnknownDocumentError",
+    "ViewPosition",
+    "ViewRunner",
+    "Worker",
+    "WorkerPass",
     "approval_request_id",
     "connect",
 ]

@@ -1,173 +1,176 @@
-"""The ``Approvals`` application: commands, authorization and queries.
+"""The ``Approvals`` application: one object a host holds, built of roles.
 
-Every command names its acting user, validates its arguments, asks the
-Directory port who may act, reads the time from the Clock port, and records
-its events in one transaction, or raises an :class:`ApprovalFlowError` and
-records nothing. Two writers racing on one document cannot both win: the
-loser's transaction conflicts on the aggregate's version, and the command is
-re-checked against the winner's state, which usually turns it into a clear
-error (``AlreadyPendingError``, ``NotPendingError``).
+``Approvals`` is what :func:`approvalflow.connect` returns. It composes, and
+only forwards to:
+
+- :class:`~approvalflow._commands.Commands`: load, decide, save (with the
+  lost-race re-check), each command authorized by
+- :class:`~approvalflow._authorization.Authorization`, which asks the
+  Directory port;
+- :class:`~approvalflow._queries.Queries`: lists, audit trail, time travel;
+- :class:`~approvalflow._log.ApprovalLog`: eventsourcing's application, the
+  storage adapter's recorder, read models and delivery bookkeeping;
+- the delivery ports wired by ``connect()``, for :meth:`Approvals.notifier`.
+
+It names no concrete adapter: ``connect()`` is the one place that does.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 from uuid import UUID
 
 import attrs
-from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
-    ProcessingEvent,
-)
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    InfrastructureFactory,
-    IntegrityError,
-    JSONTranscoder,
-    Recording,
-)
-from eventsourcing.popo import POPOFactory
-from eventsourcing.sqlite import SQLiteFactory
-from eventsourcing.utils import EnvType
+from eventsourcing.application import Repository
+from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
-from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_request_id
-from approvalflow.domain.errors import (
-    ConcurrentChangeError,
-    ConfigurationError,
-    DocumentAccountMismatchError,
-    DocumentNotVisibleError,
-    InvalidInputError,
-    NotAuthorizedError,
-    NotPendingError,
-    UnknownDocumentError,
+from approvalflow._authorization import Authorization
+from approvalflow._commands import KEEP, BatchRequest, Commands, Keep
+from approvalflow._log import ApprovalLog
+from approvalflow._queries import (
+    AccountPending,
+    ClientView,
+    DocumentStatus,
+    Queries,
+    ViewPosition,
 )
-from approvalflow.domain.validation import (
-    MAX_COMMENT,
-    MAX_MESSAGE,
-    check_identifier,
-    check_int,
-    check_optional_text,
-    check_utc,
-)
+from approvalflow.domain.aggregate import ApprovalRequest, Cycle
+from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.values import (
     ActivityKind,
-    Actor,
-    ActorRole,
-    ApprovalState,
-    DocumentFacts,
     EntryPoint,
     NotificationReport,
-    Rejection,
     ReminderPolicy,
-    reminder_policy_from,
 )
-from approvalflow.history import HistoryEntry, history_entry
+from approvalflow.history import HistoryEntry
 from approvalflow.notifications.delivery import Notifier
 from approvalflow.notifications.emails import EmailComposer
-from approvalflow.notifications.outbox import (
-    Backlog,
-    DeliveryStore,
-    MemoryDeliveryStore,
+from approvalflow.notifications.outbox import Backlog
+from approvalflow.ports import (
+    Clock,
+    Directory,
+    EventSink,
+    Links,
+    Mailer,
+    PortalNotifications,
 )
-from approvalflow.notifications.outbox_sql import (
-    PostgresDeliveryStore,
-    SQLiteDeliveryStore,
-)
-from approvalflow.persistence import register_transcodings
-from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
-from approvalflow.queries import ReadSide
-from approvalflow.readmodels.inline import (
-    InlineWriter,
-    inline_recorder,
-    read_model_store,
-)
+from approvalflow.readmodels.audit import AuditRow
+from approvalflow.readmodels.documents import DocumentRow, Page
+from approvalflow.readmodels.follow import ViewRunner
+from approvalflow.readmodels.rejections import RejectionRow
+from approvalflow.readmodels.store import Progress, ReadModelStore
 
-__all__ = ["KEEP", "Approvals", "BatchRequest", "DocumentStatus", "Keep"]
-
-#: How often a command is re-checked after losing a race before giving up.
-MAX_ATTEMPTS = 5
-#: The most documents one batch request may name.
-MAX_BATCH = 1_000
-
-
-class Keep(enum.Enum):
-    """Marker type of :data:`KEEP`."""
-
-    KEEP = "keep"
-
-
-#: Pass as ``reminders=`` to :meth:`Approvals.resend` to keep the current policy.
-KEEP = Keep.KEEP
+__all__ = ["KEEP", "Approvals", "BatchRequest", "DeliveryPorts", "DocumentStatus"]
 
 
 @attrs.frozen
-class BatchRequest:
-    """One document of :meth:`Approvals.request_approvals`."""
+class DeliveryPorts:
+    """The ports deliveries use, as wired by :func:`approvalflow.connect`."""
 
-    document_id: str
-    message: str | None = None
-    reminders: ReminderPolicy | None = None
-    entry_point: EntryPoint | None = EntryPoint.UPLOAD
-
-
-@attrs.frozen
-class DocumentStatus:
-    """Where a document's approval stands (F13)."""
-
-    document_id: str
-    state: ApprovalState
-    pending_payment: bool
-    invoice_id: str | None
-    #: The latest cycle's number (``None``: never requested).
-    cycle: int | None
-    requested_at: datetime | None
-    closed_at: datetime | None
-    next_reminder_at: datetime | None
+    mailer: Mailer | None = None
+    composer: EmailComposer | None = None
+    links: Links | None = None
+    portal: PortalNotifications | None = None
+    event_sink: EventSink | None = None
+    #: Measures delivery leases between worker processes (real time).
+    lease_clock: Clock | None = None
 
 
-class Approvals(ReadSide, Application[UUID]):
+class Approvals:
     """Ask clients to approve documents, and know where each approval stands.
 
     Build one with :func:`approvalflow.connect`; use it in a ``with`` block
-    (or call :meth:`close`) so its database connections are released.
+    (or call :meth:`close`) so its database connections are released. One
+    instance may be shared by a web server's threads.
     """
-
-    name = "Approvals"
 
     def __init__(
         self,
-        env: EnvType | None = None,
+        log: ApprovalLog,
         *,
-        directory: Directory | None = None,
-        clock: Clock | None = None,
-        mailer: Mailer | None = None,
-        portal: PortalNotifications | None = None,
-        links: Links | None = None,
+        directory: Directory | None,
+        delivery: DeliveryPorts,
         refresh_views_on_read: bool = True,
-        refresh_views_after_write: bool = True,
     ) -> None:
-        from approvalflow.clocks import SystemClock  # noqa: PLC0415 - keeps ports optional
+        self._log = log
+        self._auth = Authorization(directory)
+        self._commands = Commands(log, self._auth)
+        self._queries = Queries(log, refresh_views_on_read=refresh_views_on_read)
+        self._delivery = delivery
 
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self._directory = directory
-        self.mailer = mailer
-        self.portal = portal
-        self.links = links
-        self.refresh_views_on_read = refresh_views_on_read
-        self._views = None
-        self._inline: InlineWriter | None = None
-        self._delivery_store: DeliveryStore | None = None
-        super().__init__(env)
-        self._views = read_model_store(self.factory, self.recorder, self.mapper)
-        if self._views is not None:
-            self._inline = InlineWriter(self._views, self.name)
-            self.refresh_views_after_write = refresh_views_after_write
-            if self._views.needs_rebuild:
-                self.rebuild_views()
+    # -- the parts -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The application's name in the store."""
+        return self._log.name
+
+    @property
+    def log(self) -> ApprovalLog:
+        """The eventsourcing application underneath (for tools and tests)."""
+        return self._log
+
+    @property
+    def clock(self) -> Clock:
+        """The Clock port."""
+        return self._log.clock
+
+    @property
+    def directory(self) -> Directory:
+        """The Directory port (a :class:`ConfigurationError` if none was given)."""
+        return self._auth.directory
+
+    @property
+    def mailer(self) -> Mailer | None:
+        """The Mailer port, if one was given."""
+        return self._delivery.mailer
+
+    @property
+    def links(self) -> Links | None:
+        """The Links port, if one was given."""
+        return self._delivery.links
+
+    @property
+    def portal(self) -> PortalNotifications | None:
+        """The PortalNotifications port, if one was given."""
+        return self._delivery.portal
+
+    @property
+    def recorder(self) -> ApplicationRecorder:
+        """Eventsourcing's recorder of the events."""
+        return self._log.recorder
+
+    @property
+    def mapper(self) -> Mapper[Any]:
+        """How stored events become domain events."""
+        return self._log.mapper
+
+    @property
+    def repository(self) -> Repository[Any]:
+        """Aggregates, at any version."""
+        return self._log.repository
+
+    @property
+    def events(self) -> EventStore[Any]:
+        """The event store (every document's events, in order)."""
+        return self._log.events
+
+    @property
+    def views(self) -> ReadModelStore:
+        """The read models' store."""
+        return self._log.views
+
+    @property
+    def refresh_views_on_read(self) -> bool:
+        """Whether each list query first catches up events recorded another way."""
+        return self._queries.refresh_views_on_read
+
+    @refresh_views_on_read.setter
+    def refresh_views_on_read(self, value: bool) -> None:
+        self._queries.refresh_views_on_read = value
 
     @property
     def refresh_views_after_write(self) -> bool:
@@ -175,143 +178,28 @@ class Approvals(ReadSide, Application[UUID]):
 
         When off, :meth:`follow` or :meth:`refresh_views` catch them up.
         """
-        return getattr(self.recorder, "inline", None) is not None
+        return self._log.refresh_views_after_write
 
     @refresh_views_after_write.setter
     def refresh_views_after_write(self, value: bool) -> None:
-        if hasattr(self.recorder, "inline"):
-            setattr(self.recorder, "inline", self._inline if value else None)  # noqa: B010
+        self._log.refresh_views_after_write = value
 
-    def construct_recorder(self) -> ApplicationRecorder:
-        """Eventsourcing's recorder for the store, writing read models inline."""
-        recorder: ApplicationRecorder = inline_recorder(self.factory)
-        return recorder
+    def close(self) -> None:
+        """Release the store's connections."""
+        self._log.close()
 
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        """Record the events, handing them to the recorder as they are.
+    def __enter__(self) -> Approvals:
+        return self
 
-        The inline read models fold these objects, not a decoding of the
-        stored events.
-        """
-        processing_event.saved_kwargs["recorded_events"] = processing_event.events
-        return super()._record(processing_event)
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        """Add approvalflow's value types to eventsourcing's defaults."""
-        super().register_transcodings(transcoder)
-        register_transcodings(transcoder)
-
-    # -- wiring helpers ----------------------------------------------------
-
-    @property
-    def directory(self) -> Directory:
-        """The Directory port; commands need it, queries do not."""
-        if self._directory is None:
-            msg = (
-                "this Approvals application has no directory port; pass "
-                "directory=... to approvalflow.connect() to run commands "
-                "(queries and audit replays work without one)"
-            )
-            raise ConfigurationError(msg)
-        return self._directory
-
-    def _now(self) -> datetime:
-        try:
-            return check_utc("clock.now()", self.clock.now())
-        except InvalidInputError as exc:
-            msg = f"the clock port returned an unusable time: {exc}"
-            raise ConfigurationError(msg) from exc
-
-    def _firm_member(self, user_id: object, action: str) -> Actor:
-        uid = check_identifier("by", user_id)
-        member = self.directory.firm_member(uid)
-        if member is None:
-            raise NotAuthorizedError(
-                uid, action, "only firm members can request, resend or cancel approvals"
-            )
-        return Actor(member.user_id, member.name, ActorRole.FIRM_MEMBER)
-
-    def _linked_client(self, user_id: str, account_id: str, action: str) -> Actor:
-        user = self.directory.client_user(user_id)
-        linked = {link.user_id for link in self.directory.account_links(account_id)}
-        if user is None or user_id not in linked:
-            raise NotAuthorizedError(
-                user_id,
-                action,
-                f"only client users linked to account {account_id!r} can "
-                "approve or reject its documents",
-            )
-        return Actor(user.user_id, user.name, ActorRole.CLIENT_USER)
-
-    def _firm_member_or_linked_client(
-        self, user_id: str, account_id: str, action: str
-    ) -> Actor:
-        member = self.directory.firm_member(user_id)
-        if member is not None:
-            return Actor(member.user_id, member.name, ActorRole.FIRM_MEMBER)
-        return self._linked_client(user_id, account_id, action)
-
-    def _document(self, document_id: str) -> DocumentFacts:
-        document = self.directory.document(document_id)
-        if document is None:
-            raise UnknownDocumentError(document_id)
-        return document.facts
-
-    def _load(self, document_id: str) -> ApprovalRequest | None:
-        try:
-            aggregate: object = self.repository.get(approval_request_id(document_id))
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(aggregate, ApprovalRequest)
-        return aggregate
-
-    def _write(
+    def __exit__(
         self,
-        document_ids: Sequence[str],
-        plan: Callable[[datetime], Sequence[ApprovalRequest]],
-    ) -> Sequence[ApprovalRequest]:
-        """Run ``plan`` and save what it changed, re-checking after a lost race.
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
-        ``plan`` loads the aggregates afresh, checks the command against them
-        (raising to refuse) and returns the changed aggregates. A version
-        conflict means another writer got there first: the plan runs again on
-        the new state, where it either still applies or raises a clear error.
-        """
-        for _attempt in range(MAX_ATTEMPTS):
-            changed = plan(self._now())
-            if not changed:
-                return changed
-            try:
-                self.save(*changed)
-            except IntegrityError:
-                continue
-            return changed
-        raise ConcurrentChangeError(", ".join(document_ids), MAX_ATTEMPTS)
-
-    def _require(self, document_id: str, action: str) -> ApprovalRequest:
-        aggregate = self._load(document_id)
-        if aggregate is None:
-            raise NotPendingError(document_id, action, "never requested")
-        return aggregate
-
-    def _account_of(self, document_id: str, aggregate: ApprovalRequest | None) -> str:
-        if aggregate is not None and aggregate.current_cycle is not None:
-            return aggregate.current_cycle.document.account_id
-        return self._document(document_id).account_id
-
-    def _loaded_once(
-        self, document_id: str, action: str, aggregate: ApprovalRequest | None
-    ) -> Callable[[], ApprovalRequest]:
-        """The aggregate already loaded, then a fresh load on each retry."""
-        first = [aggregate]
-
-        def load() -> ApprovalRequest:
-            found = first.pop() if first else None
-            return found if found is not None else self._require(document_id, action)
-
-        return load
-
-    # -- commands: firm side -----------------------------------------------
+    # -- commands ------------------------------------------------------------------
 
     def request_approval(
         self,
@@ -331,24 +219,14 @@ class Approvals(ReadSide, Application[UUID]):
         the wrong client). ``reminders=None`` means no automatic reminders.
         Returns the new cycle.
         """
-        doc_id = check_identifier("document_id", document_id)
-        item = BatchRequest(
-            doc_id,
-            check_optional_text("message", message, max_length=MAX_MESSAGE),
-            reminder_policy_from(reminders),
-            _entry_point(entry_point),
+        return self._commands.request_approval(
+            document_id,
+            by=by,
+            account_id=account_id,
+            message=message,
+            reminders=reminders,
+            entry_point=entry_point,
         )
-        expected = (
-            None if account_id is None else check_identifier("account_id", account_id)
-        )
-        actor = self._firm_member(by, "request approval")
-        facts = self._requestable(doc_id, expected)
-        saved = self._write(
-            [doc_id], lambda now: [self._plan_request(item, facts, actor, now)]
-        )
-        cycle = saved[0].current_cycle
-        assert cycle is not None
-        return cycle
 
     def request_approvals(
         self, requests: Sequence[BatchRequest | str], *, by: str
@@ -359,91 +237,7 @@ class Approvals(ReadSide, Application[UUID]):
         document cannot be requested, nothing is recorded and the error names
         it. Returns the new cycles in the order given.
         """
-        if isinstance(requests, str) or not isinstance(requests, Sequence):
-            raise InvalidInputError(
-                "requests",
-                f"got {type(requests).__name__}",
-                "a list of document ids or BatchRequest items",
-            )
-        if not 1 <= len(requests) <= MAX_BATCH:
-            raise InvalidInputError(
-                "requests", f"has {len(requests)} items", f"1 to {MAX_BATCH} documents"
-            )
-        items = [_batch_item(i, raw) for i, raw in enumerate(requests)]
-        ids = [item.document_id for item in items]
-        if len(set(ids)) != len(ids):
-            raise InvalidInputError(
-                "requests", "names a document twice", "each document once per batch"
-            )
-        actor = self._firm_member(by, "request approval")
-        facts = {
-            item.document_id: self._requestable(item.document_id, None)
-            for item in items
-        }
-
-        # Documents never recorded need no load; the read models say which,
-        # in a query or two. A hint only: if one was recorded after all (its
-        # read model behind), saving it conflicts and the retry loads them all.
-        fresh = self._never_recorded(ids)
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            planned = [
-                self._plan_request(
-                    item, facts[item.document_id], actor, now, item.document_id in fresh
-                )
-                for item in items
-            ]
-            fresh.clear()
-            return planned
-
-        cycles = []
-        for aggregate in self._write(ids, plan):
-            cycle = aggregate.current_cycle
-            assert cycle is not None
-            cycles.append(cycle)
-        return cycles
-
-    def _requestable(
-        self, document_id: str, expected_account: str | None
-    ) -> DocumentFacts:
-        document = self.directory.document(document_id)
-        if document is None:
-            raise UnknownDocumentError(document_id)
-        if (
-            expected_account is not None
-            and document.facts.account_id != expected_account
-        ):
-            raise DocumentAccountMismatchError(
-                document_id, expected_account, document.facts.account_id
-            )
-        if not document.client_visible:
-            raise DocumentNotVisibleError(document_id)
-        return document.facts
-
-    def _never_recorded(self, document_ids: Sequence[str]) -> set[str]:
-        if self._views is None:
-            return set()
-        return set(document_ids) - self._views.recorded(document_ids)
-
-    def _plan_request(
-        self,
-        item: BatchRequest,
-        facts: DocumentFacts,
-        actor: Actor,
-        now: datetime,
-        fresh: bool = False,
-    ) -> ApprovalRequest:
-        loaded = None if fresh else self._load(item.document_id)
-        aggregate = loaded or ApprovalRequest.open(item.document_id, now)
-        aggregate.request(
-            document=facts,
-            by=actor,
-            message=item.message,
-            reminders=item.reminders,
-            entry_point=item.entry_point,
-            at=now,
-        )
-        return aggregate
+        return self._commands.request_approvals(requests, by=by)
 
     def resend(
         self,
@@ -459,57 +253,15 @@ class Approvals(ReadSide, Application[UUID]):
         policy (``None`` turns reminders off); by default the current one is
         kept. Either way the reminder schedule restarts from this resend.
         """
-        doc_id = check_identifier("document_id", document_id)
-        text = check_optional_text("message", message, max_length=MAX_MESSAGE)
-        policy = (
-            reminders
-            if isinstance(reminders, Keep)
-            else reminder_policy_from(reminders)
-        )
-        actor = self._firm_member(by, "resend approval requests")
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._require(doc_id, "resend")
-            pending = aggregate.pending_cycle
-            effective = (
-                pending.reminders if isinstance(policy, Keep) and pending else policy
-            )
-            aggregate.resend(
-                by=actor,
-                message=text,
-                reminders=None if isinstance(effective, Keep) else effective,
-                at=now,
-            )
-            return [aggregate]
-
-        self._write([doc_id], plan)
+        self._commands.resend(document_id, by=by, message=message, reminders=reminders)
 
     def cancel(self, document_id: str, *, by: str, note: str | None = None) -> None:
         """Cancel the pending request (F10); reminders stop, the task goes."""
-        doc_id = check_identifier("document_id", document_id)
-        text = check_optional_text("note", note, max_length=MAX_COMMENT)
-        actor = self._firm_member(by, "cancel approval requests")
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._require(doc_id, "cancel")
-            aggregate.cancel(by=actor, note=text, at=now)
-            return [aggregate]
-
-        self._write([doc_id], plan)
+        self._commands.cancel(document_id, by=by, note=note)
 
     def lock_to_invoice(self, document_id: str, *, invoice_id: str, by: str) -> None:
         """Record that the host locked the document to an unpaid invoice (F13)."""
-        doc_id = check_identifier("document_id", document_id)
-        inv = check_identifier("invoice_id", invoice_id)
-        actor = self._firm_member(by, "lock documents to invoices")
-        facts = self._document(doc_id)
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._load(doc_id) or ApprovalRequest.open(doc_id, now)
-            aggregate.lock_to_invoice(invoice_id=inv, by=actor, document=facts, at=now)
-            return [aggregate]
-
-        self._write([doc_id], plan)
+        self._commands.lock_to_invoice(document_id, invoice_id=invoice_id, by=by)
 
     def mark_invoice_paid(self, document_id: str, *, invoice_id: str, by: str) -> None:
         """Record that the document's invoice was paid (F13).
@@ -517,21 +269,7 @@ class Approvals(ReadSide, Application[UUID]):
         ``by`` is a firm member, or a client user linked to the document's
         account (clients pay their own invoices).
         """
-        doc_id = check_identifier("document_id", document_id)
-        inv = check_identifier("invoice_id", invoice_id)
-        uid = check_identifier("by", by)
-        loaded = self._load(doc_id)
-        actor = self._firm_member_or_linked_client(
-            uid, self._account_of(doc_id, loaded), "mark invoices paid"
-        )
-        load = self._loaded_once(doc_id, "mark the invoice paid for", loaded)
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = load()
-            aggregate.mark_invoice_paid(invoice_id=inv, by=actor, at=now)
-            return [aggregate]
-
-        self._write([doc_id], plan)
+        self._commands.mark_invoice_paid(document_id, invoice_id=invoice_id, by=by)
 
     def record_activity(
         self, document_id: str, *, kind: ActivityKind | str, by: str
@@ -542,39 +280,11 @@ class Approvals(ReadSide, Application[UUID]):
         member, or a client user linked to the document's account (clients
         upload and download too). The document must be known to the directory.
         """
-        doc_id = check_identifier("document_id", document_id)
-        activity = _activity_kind(kind)
-        uid = check_identifier("by", by)
-        facts = self._document(doc_id)
-        actor = self._firm_member_or_linked_client(
-            uid, facts.account_id, "record activity"
-        )
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = self._load(doc_id) or ApprovalRequest.open(doc_id, now)
-            aggregate.report_activity(kind=activity, by=actor, document=facts, at=now)
-            return [aggregate]
-
-        self._write([doc_id], plan)
-
-    # -- commands: client side ---------------------------------------------
+        self._commands.record_activity(document_id, kind=kind, by=by)
 
     def approve(self, document_id: str, *, by: str, comment: str | None = None) -> None:
         """Approve the pending request (F8); ``by`` is a linked client user."""
-        doc_id = check_identifier("document_id", document_id)
-        text = check_optional_text("comment", comment, max_length=MAX_COMMENT)
-        loaded = self._load(doc_id)
-        actor = self._linked_client(
-            check_identifier("by", by), self._account_of(doc_id, loaded), "approve"
-        )
-        load = self._loaded_once(doc_id, "approve", loaded)
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = load()
-            aggregate.approve(by=actor, comment=text, at=now)
-            return [aggregate]
-
-        self._write([doc_id], plan)
+        self._commands.approve(document_id, by=by, comment=comment)
 
     def reject(
         self,
@@ -585,22 +295,7 @@ class Approvals(ReadSide, Application[UUID]):
         comment: str | None = None,
     ) -> None:
         """Reject the pending request (F9): one or more reasons, optional comment."""
-        doc_id = check_identifier("document_id", document_id)
-        rejection = Rejection(reasons=reasons, comment=comment)
-        loaded = self._load(doc_id)
-        actor = self._linked_client(
-            check_identifier("by", by), self._account_of(doc_id, loaded), "reject"
-        )
-        load = self._loaded_once(doc_id, "reject", loaded)
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate = load()
-            aggregate.reject(by=actor, rejection=rejection, at=now)
-            return [aggregate]
-
-        self._write([doc_id], plan)
-
-    # -- commands: scheduler -----------------------------------------------
+        self._commands.reject(document_id, by=by, reasons=reasons, comment=comment)
 
     def remind(self, document_id: str) -> bool:
         """Record the automatic reminder if one is due now (F6).
@@ -609,21 +304,7 @@ class Approvals(ReadSide, Application[UUID]):
         (not pending, reminders off or used up, not yet due, or another
         worker recorded it first). The acting user is the library itself.
         """
-        doc_id = check_identifier("document_id", document_id)
-        recorded = False
-
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            nonlocal recorded
-            recorded = False
-            aggregate = self._load(doc_id)
-            if aggregate is None or not aggregate.reminder_due(now):
-                return []
-            aggregate.remind(at=now)
-            recorded = True
-            return [aggregate]
-
-        self._write([doc_id], plan)
-        return recorded
+        return self._commands.remind(document_id)
 
     def send_due_reminders(self, limit: int = 500) -> list[str]:
         """Record every automatic reminder due now (F6); return the documents.
@@ -635,40 +316,22 @@ class Approvals(ReadSide, Application[UUID]):
         reminder once. After downtime each overdue request gets one reminder;
         the next falls due a full interval later.
         """
-        size = check_int("limit", limit, low=1, high=10_000)
-        self.refresh_views()
-        sent = []
-        for document_id in self.views.due_reminders(self._now(), size):
-            if self.remind(document_id):
-                sent.append(document_id)
-        return sent
+        return self._commands.send_due_reminders(limit)
 
     def record_notified(self, record_id: UUID, report: NotificationReport) -> None:
         """Record who was told about an event (used by the delivery follower).
 
         Recording the same event's report twice records it once.
         """
+        self._commands.record_notified(record_id, report)
 
-        def plan(now: datetime) -> list[ApprovalRequest]:
-            aggregate: object = self.repository.get(record_id)
-            assert isinstance(aggregate, ApprovalRequest)
-            if report.about_version in aggregate.notified:
-                return []
-            aggregate.record_notified(report=report, at=now)
-            return [aggregate]
-
-        self._write([str(record_id)], plan)
-
-    @property
-    def _deliveries(self) -> DeliveryStore:
-        # Made on first use: only processes that deliver need its tables.
-        if self._delivery_store is None:
-            self._delivery_store = _delivery_store(self.factory)
-        return self._delivery_store
+    # -- deliveries ----------------------------------------------------------------
 
     def delivery_backlog(self) -> Backlog:
         """How far deliveries lag behind the log, and what waits or failed."""
-        return self._deliveries.backlog(self.recorder.max_notification_id() or 0)
+        return self._log.deliveries.backlog(
+            self._log.recorder.max_notification_id() or 0
+        )
 
     def skip_deliveries(self) -> int:
         """Mark everything recorded so far as delivered; return how many events.
@@ -677,8 +340,8 @@ class Approvals(ReadSide, Application[UUID]):
         this, the first worker would send every notification of its history.
         Only events recorded afterwards will be delivered.
         """
-        store = self._deliveries
-        head = self.recorder.max_notification_id() or 0
+        store = self._log.deliveries
+        head = self._log.recorder.max_notification_id() or 0
         while (position := store.position()) < head:
             if store.advance(position, head):
                 return head - position
@@ -691,123 +354,152 @@ class Approvals(ReadSide, Application[UUID]):
         composer: EmailComposer | None = None,
         links: Links | None = None,
         portal: PortalNotifications | None = None,
+        event_sink: EventSink | None = None,
         worker: str | None = None,
         lease_clock: Clock | None = None,
     ) -> Notifier:
         """The delivery follower for this store (see :class:`Notifier`).
 
-        Ports default to the ones given to :func:`~approvalflow.connect`;
-        ``composer`` defaults to English emails signed "Your firm" from
-        ``no-reply@example.com``, which a host will want to set.
+        Ports default to the ones given to :func:`~approvalflow.connect`.
         """
-        chosen_mailer = mailer or self.mailer
-        chosen_links = links or self.links
-        if chosen_mailer is None or chosen_links is None:
-            msg = "deliveries need a mailer and a links port: pass mailer= and links="
+        wired = self._delivery
+        chosen_mailer = mailer or wired.mailer
+        chosen_links = links or wired.links
+        chosen_composer = composer or wired.composer
+        if chosen_mailer is None or chosen_links is None or chosen_composer is None:
+            msg = (
+                "deliveries need a mailer, a links port and a composer: pass "
+                "mailer=, links= and composer= to approvalflow.connect()"
+            )
             raise ConfigurationError(msg)
         return Notifier(
             self,
-            store=self._deliveries,
+            store=self._log.deliveries,
             mailer=chosen_mailer,
-            composer=composer
-            or EmailComposer(sender="no-reply@example.com", firm_name="Your firm"),
+            composer=chosen_composer,
             links=chosen_links,
-            portal=portal or self.portal,
+            portal=portal or wired.portal,
+            event_sink=event_sink or wired.event_sink,
             worker=worker,
-            lease_clock=lease_clock,
+            lease_clock=lease_clock or wired.lease_clock or self._log.clock,
         )
 
-    # -- queries -----------------------------------------------------------
+    # -- queries -------------------------------------------------------------------
 
     def get_request(self, document_id: str) -> ApprovalRequest | None:
         """The document's aggregate as stored, or ``None`` if never recorded."""
-        return self._load(check_identifier("document_id", document_id))
+        return self._queries.get_request(document_id)
 
     def status(self, document_id: str) -> DocumentStatus:
         """The document's current approval status (F13)."""
-        doc_id = check_identifier("document_id", document_id)
-        aggregate = self._load(doc_id)
-        if aggregate is None:
-            return DocumentStatus(
-                doc_id, ApprovalState.NONE, False, None, None, None, None, None
-            )
-        current = aggregate.current_cycle
-        return DocumentStatus(
-            document_id=doc_id,
-            state=aggregate.approval_state,
-            pending_payment=aggregate.pending_payment,
-            invoice_id=aggregate.invoice.invoice_id if aggregate.invoice else None,
-            cycle=current.number if current else None,
-            requested_at=current.requested_at if current else None,
-            closed_at=current.closed_at if current else None,
-            next_reminder_at=aggregate.next_reminder_at(),
-        )
+        return self._queries.status(document_id)
 
     def cycles(self, document_id: str) -> tuple[Cycle, ...]:
         """Every request cycle of the document, oldest first (F11)."""
-        aggregate = self._load(check_identifier("document_id", document_id))
-        return aggregate.cycles if aggregate else ()
+        return self._queries.cycles(document_id)
 
     def history(self, document_id: str) -> tuple[HistoryEntry, ...]:
         """Every recorded event of the document, in order (F18).
 
         Read from the event store alone: it needs no directory.
         """
-        doc_id = check_identifier("document_id", document_id)
-        return tuple(
-            history_entry(event)
-            for event in self.events.get(approval_request_id(doc_id))
+        return self._queries.history(document_id)
+
+    def recent(
+        self,
+        *,
+        filters: Sequence[str] | None = None,
+        account_id: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        """Documents with activity in the last 30 days, newest first (F14, F15).
+
+        ``filters`` are :class:`~approvalflow.readmodels.StatusFilter` values
+        (several at once: any of them); ``account_id`` limits the list to one
+        client's documents. Pass a page's ``next_cursor`` as ``after`` for
+        the next page.
+        """
+        return self._queries.recent(
+            filters=filters, account_id=account_id, limit=limit, after=after
         )
 
+    def approvals_tab(
+        self,
+        account_id: str,
+        *,
+        filters: Sequence[str] | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> Page:
+        """A client's Approvals tab: its requested documents (F16).
 
-def _entry_point(value: object) -> EntryPoint | None:
-    if value is None or isinstance(value, EntryPoint):
-        return value
-    if isinstance(value, str) and value in EntryPoint.__members__.values():
-        return EntryPoint(value)
-    raise InvalidInputError(
-        "entry_point",
-        f"got {value!r}",
-        "None or one of " + ", ".join(repr(e.value) for e in EntryPoint),
-    )
-
-
-def _delivery_store(factory: InfrastructureFactory[Any]) -> DeliveryStore:
-    """Delivery bookkeeping for the event store's kind."""
-    if isinstance(factory, SQLiteFactory):
-        return SQLiteDeliveryStore(factory.datastore)
-    if isinstance(factory, POPOFactory):
-        return MemoryDeliveryStore()
-    if type(factory).__module__ == "eventsourcing.postgres":
-        return PostgresDeliveryStore(getattr(factory, "datastore"))  # noqa: B009
-    msg = "deliveries need SQLite, PostgreSQL or memory:// in this release"
-    raise ConfigurationError(msg)
-
-
-def _activity_kind(value: object) -> ActivityKind:
-    if isinstance(value, str) and value in ActivityKind.__members__.values():
-        return ActivityKind(value)
-    raise InvalidInputError(
-        "kind",
-        f"got {value!r}",
-        "one of " + ", ".join(repr(k.value) for k in ActivityKind),
-    )
-
-
-def _batch_item(index: int, raw: object) -> BatchRequest:
-    if isinstance(raw, str):
-        return BatchRequest(check_identifier(f"requests[{index}]", raw))
-    if not isinstance(raw, BatchRequest):
-        raise InvalidInputError(
-            f"requests[{index}]",
-            f"got {type(raw).__name__}",
-            "a document id or a BatchRequest",
+        Latest request first; each row has the document's name and file type,
+        request date, uploader, description, status and rejected date.
+        """
+        return self._queries.approvals_tab(
+            account_id, filters=filters, limit=limit, after=after
         )
-    return BatchRequest(
-        check_identifier(f"requests[{index}].document_id", raw.document_id),
-        check_optional_text(
-            f"requests[{index}].message", raw.message, max_length=MAX_MESSAGE
-        ),
-        reminder_policy_from(raw.reminders),
-        _entry_point(raw.entry_point),
-    )
+
+    def accounts_pending(self) -> list[AccountPending]:
+        """Client accounts with documents pending approval, and how many (F17)."""
+        return self._queries.accounts_pending()
+
+    def rejection_reasons(self, document_id: str) -> tuple[RejectionRow, ...]:
+        """Every rejection of a document across its cycles ("show more info", F9).
+
+        Refused with :class:`ReasonsNotOfferedError` for an approved document.
+        """
+        return self._queries.rejection_reasons(document_id)
+
+    def audit_trail(self, document_id: str) -> tuple[AuditRow, ...]:
+        """Every event of the document in order: when, who, what (F18)."""
+        return self._queries.audit_trail(document_id)
+
+    def export_audit(
+        self, document_id: str, out: IO[str], *, fmt: str = "jsonl"
+    ) -> int:
+        """Write the document's audit trail to ``out`` as JSON Lines or CSV.
+
+        Returns the number of lines (records) written.
+        """
+        return self._queries.export_audit(document_id, out, fmt=fmt)
+
+    def client_view(self, document_id: str) -> ClientView:
+        """The latest request as the client sees it, read-only (F12)."""
+        return self._queries.client_view(document_id)
+
+    def document_as_of(self, document_id: str, at: datetime) -> DocumentRow | None:
+        """The document's row (status, dates, ...) as it stood at ``at``."""
+        return self._queries.document_as_of(document_id, at)
+
+    def approvals_tab_as_of(
+        self, account_id: str, at: datetime
+    ) -> tuple[DocumentRow, ...]:
+        """A client's Approvals tab as it stood at ``at``, from the events."""
+        return self._queries.approvals_tab_as_of(account_id, at)
+
+    def views_status(self) -> list[ViewPosition]:
+        """Each read model's position against the head of the event log."""
+        return self._queries.views_status()
+
+    def refresh_views(self) -> int:
+        """Apply every event not yet in the read models; return how many.
+
+        Commands write the read models in their own transaction, so this
+        only finds work when events came by another path (an older release,
+        a host writing through eventsourcing, inline writing switched off).
+        """
+        return self._log.refresh_views()
+
+    def rebuild_views(self, progress: Progress | None = None) -> int:
+        """Replay every event into fresh read models, then switch to them.
+
+        Readers see the old read models until the switch. ``progress`` is told
+        the running count. Returns the number of events replayed.
+        """
+        return self._log.rebuild_views(progress)
+
+    def follow(self, interval: float = 1.0) -> ViewRunner:
+        """Keep the read models following the log in a background thread."""
+        return self._log.follow(interval)

@@ -1,22 +1,47 @@
 """Wiring: a store URL and the host's ports in, a ready application out.
 
-Nothing here runs at import time; :func:`connect` builds everything when
-called.
+:func:`connect` is the one place that names concrete adapters (the system
+clock, the default email composer, the storage adapters through
+:mod:`approvalflow.storage`) and checks every port it is given. Nothing here
+runs at import time.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from approvalflow.application import Approvals
-from approvalflow.domain.errors import ConfigurationError
-from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
+import attrs
 
-__all__ = ["DEFAULT_SQLITE_FILE", "connect", "store_env"]
+from approvalflow._log import ApprovalLog
+from approvalflow.application import Approvals, DeliveryPorts
+from approvalflow.clocks import SystemClock
+from approvalflow.domain.errors import ConfigurationError
+from approvalflow.links import PortalLinks
+from approvalflow.notifications.emails import EmailComposer
+from approvalflow.notifications.mailers import FileMailer, SMTPMailer
+from approvalflow.ports import (
+    PORTS,
+    Clock,
+    Directory,
+    EventSink,
+    Links,
+    Mailer,
+    PortalNotifications,
+    check_port,
+)
+
+__all__ = [
+    "DEFAULT_SQLITE_FILE",
+    "SMTPSettings",
+    "connect",
+    "delivery_ports",
+    "store_env",
+]
 
 #: The file used when no URL and no eventsourcing variables are given.
 DEFAULT_SQLITE_FILE = "approvalflow.sqlite3"
@@ -181,11 +206,14 @@ def _sqlite_env(path: str) -> dict[str, str]:
 def connect(
     url: str | None = None,
     *,
+    settings: Mapping[str, str] | None = None,
     directory: Directory | None = None,
     clock: Clock | None = None,
     mailer: Mailer | None = None,
+    composer: EmailComposer | None = None,
     portal: PortalNotifications | None = None,
     links: Links | None = None,
+    event_sink: EventSink | None = None,
     refresh_views_on_read: bool = True,
     refresh_views_after_write: bool = True,
 ) -> Approvals:
@@ -196,9 +224,19 @@ def connect(
     variables when set), ``"sqlite:///path/to/file"``, ``"memory://"``
     (in-process, for tests) or ``"postgresql://user:password@host:5432/db"``
     with optional ``?schema=...&pool_size=...&max_overflow=...&
-    connect_timeout=...&lock_timeout=...``. Tables (and a named schema) are
-    created on first use. Close the application when
-    done, best with ``with connect(...) as app:``.
+    connect_timeout=...&lock_timeout=...``. Instead of a URL, ``settings``
+    passes eventsourcing settings as they are (``PERSISTENCE_MODULE`` and its
+    module's own), for a persistence module with an approvalflow storage
+    adapter (:mod:`approvalflow.storage`); one without is refused here.
+    Tables (and a named schema) are created on first use. Close the
+    application when done, best with ``with connect(...) as app:``.
+
+    Every port given is checked: an object lacking a port's methods is a
+    :class:`ConfigurationError` naming the port and the method. ``clock``
+    defaults to the system clock. ``mailer``, ``links`` and ``composer``
+    (English emails from ``no-reply@example.com`` signed "Your firm" unless
+    given) are what :meth:`Approvals.notifier` delivers with; ``portal`` and
+    ``event_sink`` are optional there.
 
     Read models follow the events: after this application's own commands
     (unless ``refresh_views_after_write`` is false) and before each list
@@ -206,17 +244,29 @@ def connect(
     :meth:`Approvals.follow` runner, here or in a worker process, keeps them
     up to date.
     """
-    env = store_env(url)
+    given = {
+        "directory": directory,
+        "clock": clock,
+        "mailer": mailer,
+        "portal": portal,
+        "links": links,
+        "event_sink": event_sink,
+    }
+    for name, port in given.items():
+        if port is not None:
+            check_port(name, PORTS[name], port)
+    if composer is not None and not callable(getattr(composer, "compose", None)):
+        msg = (
+            f"composer= is not an email composer: {type(composer).__name__} "
+            "lacks compose(); pass an approvalflow.EmailComposer"
+        )
+        raise ConfigurationError(msg)
+    env = _settings_env(url, settings)
     try:
         with _postgres_startup(env):
-            return Approvals(
+            log = ApprovalLog(
                 env,
-                directory=directory,
-                clock=clock,
-                mailer=mailer,
-                portal=portal,
-                links=links,
-                refresh_views_on_read=refresh_views_on_read,
+                clock=clock if clock is not None else SystemClock(),
                 refresh_views_after_write=refresh_views_after_write,
             )
     except ConfigurationError:
@@ -224,3 +274,100 @@ def connect(
     except Exception as exc:
         msg = f"cannot open the approvals store ({url or 'default'}): {exc}"
         raise ConfigurationError(msg) from exc
+    return Approvals(
+        log,
+        directory=directory,
+        delivery=DeliveryPorts(
+            mailer=mailer,
+            composer=composer
+            or EmailComposer(sender="no-reply@example.com", firm_name="Your firm"),
+            links=links,
+            portal=portal,
+            event_sink=event_sink,
+            lease_clock=SystemClock(),
+        ),
+        refresh_views_on_read=refresh_views_on_read,
+    )
+
+
+def _settings_env(
+    url: str | None, settings: Mapping[str, str] | None
+) -> dict[str, str]:
+    if settings is None:
+        return store_env(url)
+    if url is not None:
+        msg = "pass either a store URL or settings=, not both"
+        raise ConfigurationError(msg)
+    if not isinstance(settings, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in settings.items()
+    ):
+        msg = (
+            "settings= must map setting names to strings, "
+            "e.g. {'PERSISTENCE_MODULE': ...}"
+        )
+        raise ConfigurationError(msg)
+    if not settings.get("PERSISTENCE_MODULE"):
+        msg = (
+            "settings= must name PERSISTENCE_MODULE "
+            "(an eventsourcing persistence module)"
+        )
+        raise ConfigurationError(msg)
+    return dict(settings)
+
+
+@attrs.frozen
+class SMTPSettings:
+    """Where and how to hand emails to an SMTP server (see :class:`SMTPMailer`)."""
+
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+
+def delivery_ports(
+    *,
+    smtp: SMTPSettings | None = None,
+    mail_dir: str | Path | None = None,
+    sender: str,
+    firm_name: str,
+    language: str = "en",
+    portal_url: str | None = None,
+    links: Links | None = None,
+) -> dict[str, Any]:
+    """The mailer, composer and links for :func:`connect`, from plain settings.
+
+    Exactly one of ``smtp`` (checked by connecting now, so a wrong setting
+    fails at start-up rather than at the first email) and ``mail_dir`` (one
+    ``.eml`` file per message). ``links`` is the host's own Links port, or
+    else review links under ``portal_url``. Pass the result on:
+    ``connect(url, directory=..., **delivery_ports(...))``.
+    """
+    if (smtp is None) == (mail_dir is None):
+        msg = "give exactly one of an SMTP server and a mail folder"
+        raise ConfigurationError(msg)
+    mailer: SMTPMailer | FileMailer
+    if smtp is not None:
+        mailer = SMTPMailer(
+            smtp.host,
+            smtp.port,
+            security=smtp.security,
+            username=smtp.username,
+            password=smtp.password,
+            timeout=smtp.timeout,
+        )
+        mailer.check()
+    else:
+        assert mail_dir is not None
+        mailer = FileMailer(mail_dir)
+    if links is None:
+        links = PortalLinks(portal_url) if portal_url else PortalLinks()
+    return {
+        "mailer": mailer,
+        "composer": EmailComposer(
+            sender=sender, firm_name=firm_name, default_language=language
+        ),
+        "links": links,
+    }

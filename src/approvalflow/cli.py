@@ -304,11 +304,9 @@ def worker(**options: Any) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
     try:
-        mailer, composer, ports = _worker_ports(options)
-        with connect(store_url(options["db"]), mailer=mailer, **ports) as app:
-            runner = Worker(
-                app, app.notifier(composer=composer), interval=options["interval"]
-            )
+        ports = _worker_ports(options)
+        with connect(store_url(options["db"]), **ports) as app:
+            runner = Worker(app, app.notifier(), interval=options["interval"])
             if options["once"]:
                 done = runner.run_once()
                 runner.stop()
@@ -331,16 +329,15 @@ def worker(**options: Any) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _worker_ports(options: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-    from approvalflow.links import PortalLinks  # noqa: PLC0415
-    from approvalflow.notifications.emails import EmailComposer  # noqa: PLC0415
-    from approvalflow.notifications.mailers import FileMailer, SMTPMailer  # noqa: PLC0415
+def _worker_ports(options: dict[str, Any]) -> dict[str, Any]:
+    from approvalflow.bootstrap import SMTPSettings, delivery_ports  # noqa: PLC0415
 
     if (options["smtp_host"] is None) == (options["mail_dir"] is None):
         raise click.UsageError("give exactly one of --smtp-host and --mail-dir")
-    mailer: Any
-    if options["smtp_host"] is not None:
-        mailer = SMTPMailer(
+    smtp = (
+        None
+        if options["smtp_host"] is None
+        else SMTPSettings(
             options["smtp_host"],
             options["smtp_port"],
             security=options["smtp_security"],
@@ -348,26 +345,22 @@ def _worker_ports(options: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
             password=options["smtp_password"],
             timeout=options["smtp_timeout"],
         )
-        mailer.check()  # a wrong setting fails now, not at the first email
-    else:
-        mailer = FileMailer(options["mail_dir"])
-    composer = EmailComposer(
-        sender=options["sender"],
-        firm_name=options["firm_name"],
-        default_language=options["language"],
     )
-    ports = {
-        "directory": load_object(options["directory_spec"]),
-        "links": (
-            load_object(options["links_spec"])
-            if options["links_spec"]
-            else PortalLinks(options["portal_url"])
+    return {
+        **delivery_ports(
+            smtp=smtp,
+            mail_dir=options["mail_dir"],
+            sender=options["sender"],
+            firm_name=options["firm_name"],
+            language=options["language"],
+            portal_url=options["portal_url"],
+            links=load_object(options["links_spec"]) if options["links_spec"] else None,
         ),
+        "directory": load_object(options["directory_spec"]),
         "portal": load_object(options["portal_spec"])
         if options["portal_spec"]
         else None,
     }
-    return mailer, composer, ports
 
 
 if __name__ == "__main__":

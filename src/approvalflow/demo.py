@@ -19,12 +19,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from approvalflow.application import Approvals
-from approvalflow.bootstrap import connect
+from approvalflow.bootstrap import connect, delivery_ports
 from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.domain.values import EntryPoint, ReminderPolicy
-from approvalflow.links import PortalLinks
-from approvalflow.notifications.emails import EmailComposer
-from approvalflow.notifications.mailers import FileMailer
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 
 __all__ = ["DEMO_DOCUMENTS", "demo_directory", "run_demo"]
@@ -194,29 +191,19 @@ class DemoPortal:
         self._save()
 
 
-def _deliver(app: Approvals, folder: Path, portal: DemoPortal) -> None:
-    notifier = app.notifier(
-        mailer=FileMailer(folder),
-        links=PortalLinks("https://portal.martin-associes.example"),
-        portal=portal,
-        composer=EmailComposer(
-            sender="cabinet@martin-associes.example",
-            firm_name="Martin & Associés",
-            default_language="en",
-        ),
-        worker="demo",
-    )
+def _deliver(app: Approvals) -> None:
+    notifier = app.notifier(worker="demo")
     while notifier.run_once().events:
         pass  # again: recording who was told adds events of its own
     notifier.stop()
 
 
 def _print_messages(
-    folder: Path, portal: DemoPortal, echo: Callable[[str], None]
+    folder: Path, mailer: Any, portal: DemoPortal, echo: Callable[[str], None]
 ) -> None:
     echo(f"== Emails sent (one .eml file each, in {folder})")
     messages = sorted(
-        FileMailer(folder).messages(),
+        mailer.messages(),
         key=lambda m: (parsedate_to_datetime(str(m["Date"])), str(m["To"])),
     )
     for message in messages:
@@ -248,7 +235,16 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
     base = where if where != url else "approvalflow-demo"
     folder = Path(f"{base}-mail")
     portal = DemoPortal(Path(f"{base}-portal.json"))
-    with connect(url, directory=demo_directory(), clock=clock) as app:
+    ports = delivery_ports(
+        mail_dir=folder,
+        sender="cabinet@martin-associes.example",
+        firm_name="Martin & Associés",
+        language="en",
+        portal_url="https://portal.martin-associes.example",
+    )
+    with connect(
+        url, directory=demo_directory(), clock=clock, portal=portal, **ports
+    ) as app:
         recorded_before = app.get_request(DEMO_DOCUMENTS[0]) is not None
         if recorded_before:
             echo(f"Replaying the history stored in {shown} (nothing new recorded).")
@@ -257,7 +253,7 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
 
             def step(line: str) -> None:
                 echo(f"  - {line}")
-                _deliver(app, folder, portal)  # the worker runs between the steps
+                _deliver(app)  # the worker runs between the steps
 
             _story(app, clock, step)
         # The lists are read "now", the same moment on every run.
@@ -268,7 +264,7 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
         echo("")
         _print_lists(app, echo)
         echo("")
-        _print_messages(folder, portal, echo)
+        _print_messages(folder, ports["mailer"], portal, echo)
     if not recorded_before:
         echo("")
         echo("Run the demo again to replay this history from the file.")

@@ -15,10 +15,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-__all__ = ["LogFollower", "read_events"]
+__all__ = ["EventLog", "LogFollower", "read_events"]
 
 log = logging.getLogger("approvalflow.follower")
 
@@ -56,7 +55,7 @@ class LogFollower:
 
     def __init__(
         self,
-        app: Application[Any],
+        app: EventLog,
         step: Callable[[], bool],
         *,
         interval: float,

@@ -1,20 +1,27 @@
-"""The ports a host plugs in: its clock, mailer, directory, portal and links.
+"""The ports a host plugs in: clock, mailer, directory, portal, links, event sink.
 
-Each port is a :class:`typing.Protocol`; any object with these methods fits.
-The records the directory answers with are frozen attrs classes defined here,
-so a host adapter and the library agree on one shape.
-``approvalflow.testing`` ships in-memory implementations of every port.
+Each port is a :class:`typing.Protocol`; any object with these methods fits,
+and :func:`check_port` says which method is missing when one does not. The
+records the directory answers with are frozen attrs classes defined here, so
+a host adapter and the library agree on one shape. The delivery ports
+(:class:`Mailer`, :class:`EventSink`) share one error contract:
+:class:`TemporaryDeliveryError` (try again later) and
+:class:`PermanentDeliveryError` (never). ``approvalflow.testing`` ships
+in-memory implementations of every port, and ``approvalflow.testing.contracts``
+the test suites an adapter passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from approvalflow.domain.errors import ApprovalFlowError, ConfigurationError
 from approvalflow.domain.values import DocumentFacts
 
 __all__ = [
@@ -22,13 +29,38 @@ __all__ = [
     "ClientAccount",
     "ClientUser",
     "Clock",
+    "DeliveryError",
     "Directory",
     "Document",
+    "EventSink",
     "FirmMember",
     "Links",
     "Mailer",
+    "PermanentDeliveryError",
     "PortalNotifications",
+    "PublishedEvent",
+    "TemporaryDeliveryError",
+    "check_port",
 ]
+
+
+class DeliveryError(ApprovalFlowError):
+    """A message could not be handed over (raised by a Mailer or EventSink)."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Handing over failed for now (server unreachable, 4xx): retry later.
+
+    Delivery stops at the event and tries it again after a pause; nothing
+    after it is sent first.
+    """
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The receiver refused the message for good (5xx for a recipient): never retry.
+
+    Delivery records the refusal (it shows in the audit trail) and moves on.
+    """
 
 
 @attrs.frozen
@@ -150,3 +182,72 @@ class Links(Protocol):
     def review_documents(self, account_id: str, document_id: str) -> str:
         """The "Review documents" URL for a client of the account."""
         ...
+
+
+@attrs.frozen
+class PublishedEvent:
+    """One recorded event as the outside world sees it (see :class:`EventSink`)."""
+
+    #: Stable across retries and processes: receivers deduplicate on it.
+    id: str
+    #: ``"approval.requested"``, ``"approval.approved"``, ... (see
+    #: :data:`approvalflow.EVENT_TYPES`).
+    type: str
+    #: When the event happened (aware UTC).
+    occurred_at: datetime
+    document_id: str
+    #: The event's fields, JSON-ready (strings, numbers, booleans, lists, maps).
+    data: Mapping[str, Any]
+
+
+@runtime_checkable
+class EventSink(Protocol):
+    """Publishes recorded events to another system (a webhook, a queue).
+
+    The delivery follower calls :meth:`publish` once per accepted event, in
+    the order recorded, and again after a :class:`TemporaryDeliveryError`
+    (with growing pauses; later events wait). A
+    :class:`PermanentDeliveryError` is recorded and the event skipped.
+    """
+
+    def accepts(self, event_type: str) -> bool:
+        """Whether events of this type are published."""
+        ...
+
+    def publish(self, event: PublishedEvent) -> None:
+        """Hand the event over; raise a :class:`DeliveryError` if it was not."""
+        ...
+
+
+#: Every port, by the keyword :func:`approvalflow.connect` takes it under.
+PORTS: dict[str, type[Any]] = {
+    "clock": Clock,
+    "directory": Directory,
+    "mailer": Mailer,
+    "portal": PortalNotifications,
+    "links": Links,
+    "event_sink": EventSink,
+}
+
+
+def check_port(name: str, port: type[Any], value: object) -> None:
+    """Raise :class:`ConfigurationError` unless ``value`` has ``port``'s methods.
+
+    ``name`` is the keyword it was given under. Called where ports are wired,
+    so a wrong object fails at start-up rather than at its first use.
+    """
+    wanted = [
+        member
+        for member, attribute in vars(port).items()
+        if not member.startswith("_") and inspect.isfunction(attribute)
+    ]
+    missing = [m for m in wanted if not callable(getattr(value, m, None))]
+    if missing:
+        what = type(value).__name__
+        msg = (
+            f"{name}= is not a {port.__name__}: {what} lacks "
+            + ", ".join(f"{m}()" for m in missing)
+            + f"; a {port.__name__} has "
+            + ", ".join(f"{m}()" for m in wanted)
+        )
+        raise ConfigurationError(msg)

@@ -123,7 +123,7 @@ def test_postgres_environment_variables_keep_working(
         monkeypatch.setenv(name, value)
     with connect(directory=make_directory()) as app:
         app.request_approval("d1", by="f1")
-        assert type(app.factory).__module__ == "eventsourcing.postgres"
+        assert type(app.log.factory).__module__ == "eventsourcing.postgres"
     with connect(postgres.url) as again:
         assert again.status("d1").state is ApprovalState.PENDING
 

@@ -104,7 +104,7 @@ def test_a_second_rebuild_is_refused_while_one_runs(sqlite_app: Any) -> None:
     assert actual_lists(app) == expected_lists(app, clock.now())
     app.rebuild_views()  # and once it is done, rebuilding works again
     # The lock file beside the store is gone with the lock.
-    store_file = Path(app.factory.datastore.pool.db_name)
+    store_file = Path(app.log.factory.datastore.pool.db_name)
     assert not store_file.with_name(store_file.name + "-rebuild.lock").exists()
     assert store_file.exists()
 

@@ -16,11 +16,11 @@ from approvalflow import (
     InvalidInputError,
     InvalidStateError,
     NotAuthorizedError,
+    ReasonsNotOfferedError,
     ReminderPolicy,
     UnknownDocumentError,
 )
 from approvalflow.projections import StatusFilter
-from approvalflow.queries import ReasonsNotOfferedError
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 from tests.helpers import START
 

@@ -8,6 +8,10 @@ It reads the event log in order, outside any command's transaction:
 - ``Approved``, ``Rejected``: the portal task goes; every firm member with the
   *Approvals* preference gets an email and an Inbox+ note (F7).
 - ``Cancelled``: the portal task goes (F10).
+- With an event sink (:class:`~approvalflow.ports.EventSink`), every event
+  whose published type it accepts is published too, after the messages to
+  people. It shares the queue: an outage of the sink holds later events'
+  deliveries as an SMTP outage does, so the order holds for both.
 
 An event's deliveries are planned once, then each is sent and recorded. A
 temporary failure (server down) stops the follower at that event and retries
@@ -30,17 +34,22 @@ import attrs
 from eventsourcing.application import Repository
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from approvalflow.clocks import SystemClock
 from approvalflow.domain.aggregate import ApprovalRequest
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.values import DeliveryRecord, NotificationReport
 from approvalflow.follower import read_events
 from approvalflow.notifications.emails import EmailComposer, Recipient
-from approvalflow.notifications.mailers import (
-    PermanentDeliveryError,
-)
 from approvalflow.notifications.outbox import DeliveryStore, PlannedDelivery
-from approvalflow.ports import Clock, Directory, Links, Mailer, PortalNotifications
+from approvalflow.notifications.published import EVENT_TYPES, published_event
+from approvalflow.ports import (
+    Clock,
+    Directory,
+    EventSink,
+    Links,
+    Mailer,
+    PermanentDeliveryError,
+    PortalNotifications,
+)
 
 __all__ = ["DeliveryPass", "DeliverySource", "Notifier"]
 
@@ -118,7 +127,8 @@ class Notifier:
     default). ``lease`` must comfortably exceed the time one message can
     take (the mailer's timeout); it runs on ``lease_clock``, the machine's
     clock by default (not the Clock port: leases measure real time between
-    processes). Failed deliveries wait ``backoff(attempts)``
+    processes; ``connect()`` wires the machine's clock). Failed deliveries
+    wait ``backoff(attempts)``
     before the next try: 30 s, doubling, at most 30 minutes by default.
     """
 
@@ -134,7 +144,8 @@ class Notifier:
         worker: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         backoff: Callable[[int], timedelta] | None = None,
-        lease_clock: Clock | None = None,
+        lease_clock: Clock,
+        event_sink: EventSink | None = None,
     ) -> None:
         if mailer is None or links is None:
             msg = "deliveries need a mailer and a links port"
@@ -145,12 +156,13 @@ class Notifier:
         self.composer = composer
         self.links = links
         self.portal = portal
+        self.event_sink = event_sink
         self.worker = worker or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.backoff = backoff or _default_backoff
         # Leases are about real elapsed time between worker processes, not
-        # business time: they follow the machine's clock unless told.
-        self.lease_clock: Clock = lease_clock or SystemClock()
+        # business time: the wiring gives the machine's clock unless told.
+        self.lease_clock: Clock = lease_clock
         self._state: tuple[tuple[Any, int], ApprovalRequest] | None = None
 
     # -- the pass ----------------------------------------------------------------
@@ -247,8 +259,19 @@ class Notifier:
 
     def _plan(self, notification_id: int, event: Any) -> list[PlannedDelivery]:
         kind = type(event)
-        if kind not in HANDLES:
-            return []
+        planned = self._plan_people(event) if kind in HANDLES else []
+        sink = self.event_sink
+        if sink is not None and kind in EVENT_TYPES and sink.accepts(EVENT_TYPES[kind]):
+            planned.append(("sink", EVENT_TYPES[kind], "event_sink", "", "", None))
+        return [
+            PlannedDelivery(notification_id, seq, *fields)
+            for seq, fields in enumerate(planned)
+        ]
+
+    def _plan_people(
+        self, event: Any
+    ) -> list[tuple[str, str, str, str, str, str | None]]:
+        kind = type(event)
         state = self._state_at(event)
         cycle = state.cycles[event.cycle - 1]
         account_id = cycle.document.account_id
@@ -282,10 +305,7 @@ class Notifier:
                             ("inbox", "decision", member.user_id, member.name,
                              member.user_id, member.language)
                         )  # fmt: skip
-        return [
-            PlannedDelivery(notification_id, seq, *fields)
-            for seq, fields in enumerate(planned)
-        ]
+        return planned
 
     def _state_at(self, event: Any) -> ApprovalRequest:
         """The aggregate as it was right after ``event``."""
@@ -302,6 +322,10 @@ class Notifier:
 
     def _send(self, delivery: PlannedDelivery, event: Any, now: datetime) -> None:
         state = self._state_at(event)
+        if delivery.channel == "sink":
+            assert self.event_sink is not None  # planned only with one
+            self.event_sink.publish(published_event(event, state.document_id))
+            return
         cycle = state.cycles[event.cycle - 1]
         document = cycle.document
         if delivery.channel == "portal":
@@ -363,6 +387,10 @@ class Notifier:
         )
 
     def _record(self, event: Any, plan: list[PlannedDelivery]) -> None:
+        # The record says which people were told; what went to the event
+        # sink is in the delivery bookkeeping, not in the audit trail (else
+        # every activity event would gain a Notified event).
+        plan = [d for d in plan if d.channel != "sink"]
         if not plan:
             return
         report = NotificationReport(

@@ -16,7 +16,14 @@ import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from approvalflow.domain.errors import ApprovalFlowError, ConfigurationError
+from approvalflow.domain.errors import ConfigurationError
+
+# The error contract belongs to the Mailer port; re-exported here for older imports.
+from approvalflow.ports import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
 
 __all__ = [
     "DeliveryError",
@@ -27,18 +34,6 @@ __all__ = [
 ]
 
 SECURITY_MODES = ("starttls", "tls", "none")
-
-
-class DeliveryError(ApprovalFlowError):
-    """A message could not be handed over."""
-
-
-class TemporaryDeliveryError(DeliveryError):
-    """Handing over failed for now (server unreachable, 4xx): retry later."""
-
-
-class PermanentDeliveryError(DeliveryError):
-    """The server refused the message for good (5xx): do not retry."""
 
 
 class SMTPMailer:

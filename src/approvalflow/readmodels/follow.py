@@ -9,19 +9,24 @@ inline writing switched off (``refresh_views_after_write=False``).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Protocol
 
-from eventsourcing.application import Application
-
-from approvalflow.follower import LogFollower, read_events
+from approvalflow.follower import EventLog, LogFollower, read_events
 from approvalflow.readmodels.store import CATCH_UP_BATCH, ReadModelStore
 
-__all__ = ["ViewRunner", "catch_up"]
+__all__ = ["NamedLog", "ViewRunner", "catch_up"]
 
 
-def catch_up(
-    app: Application[Any], store: ReadModelStore, batch: int = CATCH_UP_BATCH
-) -> int:
+class NamedLog(EventLog, Protocol):
+    """An event log and the application name its read-model positions use."""
+
+    @property
+    def name(self) -> str:
+        """The application's name."""
+        ...
+
+
+def catch_up(app: NamedLog, store: ReadModelStore, batch: int = CATCH_UP_BATCH) -> int:
     """Bring every read model up to the head of ``app``'s log; return the count.
 
     Safe to run in several processes at once: each batch locks the read
@@ -45,7 +50,7 @@ class ViewRunner:
     """
 
     def __init__(
-        self, app: Application[Any], store: ReadModelStore, *, interval: float = 1.0
+        self, app: NamedLog, store: ReadModelStore, *, interval: float = 1.0
     ) -> None:
         self.app = app
         self.store = store

@@ -21,34 +21,28 @@ recorder's keyword arguments), so nothing is decoded twice.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import (
-    InfrastructureFactory,
     InterfaceError,
-    Mapper,
     Notification,
     OperationalError,
     StoredEvent,
 )
-from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
-from eventsourcing.sqlite import (
-    SQLiteApplicationRecorder,
-    SQLiteDatastore,
-    SQLiteFactory,
-)
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
 
-from approvalflow.readmodels.store import (
-    ReadModelStore,
-    postgres_store,
-    sqlite_store,
-)
+from approvalflow.readmodels.store import ReadModelStore
 from approvalflow.sqlbackend import Cursor
 
-__all__ = ["InlineWriter", "inline_recorder", "read_model_store"]
+__all__ = [
+    "InlinePOPORecorder",
+    "InlineSQLiteRecorder",
+    "InlineWriter",
+    "postgres_recorder_class",
+]
 
 
 class InlineWriter:
@@ -157,7 +151,8 @@ class InlinePOPORecorder(POPOApplicationRecorder):
         return self.select_notifications(after, limit, inclusive_of_start=False)
 
 
-def _postgres_recorder_class() -> type[Any]:
+def postgres_recorder_class() -> type[Any]:
+    """Eventsourcing's PostgreSQL recorder, extended to write read models inline."""
     # Imported on demand: only PostgreSQL users have psycopg.
     from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: PLC0415
 
@@ -216,72 +211,3 @@ def _postgres_recorder_class() -> type[Any]:
             ]
 
     return InlinePostgresRecorder
-
-
-def _is_postgres(factory: InfrastructureFactory[Any]) -> bool:
-    return type(factory).__module__ == "eventsourcing.postgres"
-
-
-def inline_recorder(factory: InfrastructureFactory[Any]) -> Any:
-    """The application recorder for ``factory``: an inline one where we can."""
-    if isinstance(factory, SQLiteFactory):
-        recorder: Any = InlineSQLiteRecorder(datastore=factory.datastore)
-    elif isinstance(factory, POPOFactory):
-        return InlinePOPORecorder()
-    elif _is_postgres(factory):
-        prefix = factory.env.name.lower() or "stored"
-        recorder = _postgres_recorder_class()(
-            datastore=getattr(factory, "datastore"),  # noqa: B009
-            events_table_name=prefix + "_events",
-        )
-    else:
-        return factory.application_recorder()
-    if factory.env_create_table():  # type: ignore[attr-defined]
-        recorder.create_table()
-    return recorder
-
-
-def read_model_store(
-    factory: InfrastructureFactory[Any], recorder: Any, mapper: Mapper[Any]
-) -> ReadModelStore | None:
-    """The read models' store for the event store's kind, if it has one.
-
-    The store reads events through a transaction's own cursor with the
-    recorder's ``read_in_transaction`` and decodes them with ``mapper``.
-    """
-    reader = getattr(recorder, "read_in_transaction", None)
-    decode = mapper.to_domain_event
-    if isinstance(recorder, InlineSQLiteRecorder):
-        path = recorder.datastore.pool.db_name
-        in_memory = recorder.datastore.pool.is_sqlite_memory_mode
-        return sqlite_store(
-            recorder.datastore,
-            None if in_memory else path,
-            reader=recorder.read_in_transaction,
-            decode=decode,
-        )
-    if isinstance(recorder, InlinePOPORecorder):
-        # A private in-memory SQLite database, shared by this process's
-        # connections, for the read models of in-memory events.
-        recorder.datastore = SQLiteDatastore(
-            f"file:approvalflow-{uuid.uuid4().hex}?mode=memory&cache=shared"
-        )
-        return sqlite_store(
-            recorder.datastore,
-            None,
-            reader=recorder.read_in_transaction,
-            decode=decode,
-        )
-    if _is_postgres(factory) and reader is not None:
-
-        def hold_writers(cursor: Cursor) -> None:
-            # The lock every insert of events takes.
-            recorder._lock_table(cursor.raw)
-
-        return postgres_store(
-            getattr(factory, "datastore"),  # noqa: B009
-            reader=reader,
-            decode=decode,
-            hold_writers=hold_writers,
-        )
-    return None

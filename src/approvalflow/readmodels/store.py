@@ -71,8 +71,10 @@ __all__ = [
     "ReadModelStore",
     "RebuildInProgressError",
     "every_query",
+    "file_lock",
     "postgres_store",
     "sqlite_store",
+    "thread_lock",
 ]
 
 #: Reads stored events: ``source(after, limit)`` gives up to ``limit``
@@ -672,9 +674,9 @@ def sqlite_store(
     """
     return ReadModelStore(
         SQLiteBackend(datastore),
-        rebuild_lock=_file_lock(Path(f"{path}-rebuild.lock"))
+        rebuild_lock=file_lock(Path(f"{path}-rebuild.lock"))
         if path
-        else _thread_lock(threading.Lock()),
+        else thread_lock(threading.Lock()),
         reader=reader,
         decode=decode,
     )
@@ -702,7 +704,7 @@ def postgres_store(
     )
 
 
-def _file_lock(path: Path) -> Callable[[], contextlib.AbstractContextManager[bool]]:
+def file_lock(path: Path) -> Callable[[], contextlib.AbstractContextManager[bool]]:
     """An exclusive, non-blocking lock on ``path``, removed when released."""
 
     @contextlib.contextmanager
@@ -734,9 +736,11 @@ def _file_lock(path: Path) -> Callable[[], contextlib.AbstractContextManager[boo
     return lock
 
 
-def _thread_lock(
+def thread_lock(
     mutex: threading.Lock,
 ) -> Callable[[], contextlib.AbstractContextManager[bool]]:
+    """A rebuild lock for one process (an in-memory database has no file)."""
+
     @contextlib.contextmanager
     def lock() -> Iterator[bool]:
         if not mutex.acquire(blocking=False):

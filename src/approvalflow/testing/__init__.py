@@ -8,7 +8,8 @@ These are the fakes approvalflow's own tests use; hosts use them in theirs::
     with approvalflow.connect("memory://", clock=clock, directory=directory) as app:
         ...
 
-They keep state in memory only and are not thread-safe.
+They keep state in memory only and are not thread-safe. The test suites
+every adapter passes are in :mod:`approvalflow.testing.contracts`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from approvalflow.ports import (
     AccountLink,
     ClientAccount,
     ClientUser,
+    DeliveryError,
     Document,
     FirmMember,
+    PublishedEvent,
 )
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "PortalTask",
     "RecordingMailer",
     "RecordingPortal",
+    "RecordingSink",
     "StaticLinks",
 ]
 
@@ -76,14 +80,47 @@ class ControllableClock:
 
 
 class RecordingMailer:
-    """A mailer that keeps every message it is given, in order."""
+    """A mailer that keeps every message it is given, in order.
+
+    Set :attr:`fail_with` to an error (a :class:`TemporaryDeliveryError`, a
+    :class:`PermanentDeliveryError`) to make every send raise it instead, as
+    an unreachable or refusing server would.
+    """
 
     def __init__(self) -> None:
         self.sent: list[EmailMessage] = []
+        #: Raised by :meth:`send` instead of recording, when set.
+        self.fail_with: DeliveryError | None = None
 
     def send(self, message: EmailMessage) -> None:
-        """Record the message."""
+        """Record the message (or raise :attr:`fail_with`)."""
+        if self.fail_with is not None:
+            raise self.fail_with
         self.sent.append(message)
+
+
+class RecordingSink:
+    """An event sink that keeps every published event, in order.
+
+    ``events`` limits it to those types (all by default); :attr:`fail_with`
+    makes :meth:`publish` raise instead, as with :class:`RecordingMailer`.
+    """
+
+    def __init__(self, events: Sequence[str] | None = None) -> None:
+        self.published: list[PublishedEvent] = []
+        self.events = None if events is None else frozenset(events)
+        #: Raised by :meth:`publish` instead of recording, when set.
+        self.fail_with: DeliveryError | None = None
+
+    def accepts(self, event_type: str) -> bool:
+        """Whether the type is one of ``events`` (any type when not given)."""
+        return self.events is None or event_type in self.events
+
+    def publish(self, event: PublishedEvent) -> None:
+        """Record the event (or raise :attr:`fail_with`)."""
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.published.append(event)
 
 
 @attrs.frozen

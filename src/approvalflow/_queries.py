@@ -1,4 +1,4 @@
-"""The read side of ``Approvals``: lists, the audit trail and time travel.
+"""Queries: lists, the audit trail, time travel and the read models' state.
 
 Lists come from the read models (:mod:`approvalflow.readmodels`), which
 commands write in their own transaction; before each query, events recorded
@@ -14,20 +14,20 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError
 
-from approvalflow.domain.aggregate import ApprovalRequest, approval_request_id
+from approvalflow._log import ApprovalLog
+from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_request_id
 from approvalflow.domain.errors import (
-    ConfigurationError,
     InvalidInputError,
     InvalidStateError,
 )
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
-from approvalflow.follower import read_events
+from approvalflow.history import HistoryEntry, history_entry
 from approvalflow.readmodels.audit import AuditRow, audit_trail
 from approvalflow.readmodels.documents import (
     RECENT_WINDOW,
@@ -37,20 +37,14 @@ from approvalflow.readmodels.documents import (
     decode_cursor,
     fold_document,
 )
-from approvalflow.readmodels.follow import ViewRunner, catch_up
 from approvalflow.readmodels.rejections import RejectionRow
-from approvalflow.readmodels.store import VIEW_NAMES, Progress, ReadModelStore
-
-if TYPE_CHECKING:
-    from eventsourcing.application import Repository
-    from eventsourcing.persistence import ApplicationRecorder, EventStore
-
-    from approvalflow.ports import Clock
+from approvalflow.readmodels.store import VIEW_NAMES, ReadModelStore
 
 __all__ = [
     "AccountPending",
     "ClientView",
-    "ReadSide",
+    "DocumentStatus",
+    "Queries",
     "ReasonsNotOfferedError",
     "ViewPosition",
 ]
@@ -78,6 +72,21 @@ class AccountPending:
 
     account_id: str
     pending: int
+
+
+@attrs.frozen
+class DocumentStatus:
+    """Where a document's approval stands (F13)."""
+
+    document_id: str
+    state: ApprovalState
+    pending_payment: bool
+    invoice_id: str | None
+    #: The latest cycle's number (``None``: never requested).
+    cycle: int | None
+    requested_at: datetime | None
+    closed_at: datetime | None
+    next_reminder_at: datetime | None
 
 
 @attrs.frozen
@@ -111,42 +120,57 @@ class ClientView:
     outcome: CycleOutcome
 
 
-class ReadSide:
-    """Queries over the read models and the event log (mixed into Approvals)."""
+class Queries:
+    """Every query of ``Approvals``, over the read models and the event log."""
 
-    name: str
-    clock: Clock
-    events: EventStore[Any]
-    recorder: ApplicationRecorder
-    repository: Repository[Any]
-    refresh_views_on_read: bool
-    refresh_views_after_write: bool
-    _views: ReadModelStore | None
-
-    @property
-    def views(self) -> ReadModelStore:
-        """The read models' store."""
-        if self._views is None:
-            msg = (
-                "this event store has no read models in this release; "
-                "use an SQLite file, PostgreSQL or memory://"
-            )
-            raise ConfigurationError(msg)
-        return self._views
-
-    def refresh_views(self) -> int:
-        """Apply every event not yet in the read models; return how many.
-
-        Commands write the read models in their own transaction, so this
-        only finds work when events came by another path (an older release,
-        a host writing through eventsourcing, inline writing switched off).
-        """
-        return catch_up(self, self.views)  # type: ignore[arg-type]
+    def __init__(self, log: ApprovalLog, *, refresh_views_on_read: bool) -> None:
+        self.log = log
+        #: Whether each list query first catches up events recorded another way.
+        self.refresh_views_on_read = refresh_views_on_read
 
     def _fresh_views(self) -> ReadModelStore:
         if self.refresh_views_on_read:
-            self.refresh_views()
-        return self.views
+            self.log.refresh_views()
+        return self.log.views
+
+    # -- one document --------------------------------------------------------------
+
+    def get_request(self, document_id: str) -> ApprovalRequest | None:
+        """See :meth:`Approvals.get_request`."""
+        return self.log.load(check_identifier("document_id", document_id))
+
+    def status(self, document_id: str) -> DocumentStatus:
+        """See :meth:`Approvals.status`."""
+        doc_id = check_identifier("document_id", document_id)
+        aggregate = self.log.load(doc_id)
+        if aggregate is None:
+            return DocumentStatus(
+                doc_id, ApprovalState.NONE, False, None, None, None, None, None
+            )
+        current = aggregate.current_cycle
+        return DocumentStatus(
+            document_id=doc_id,
+            state=aggregate.approval_state,
+            pending_payment=aggregate.pending_payment,
+            invoice_id=aggregate.invoice.invoice_id if aggregate.invoice else None,
+            cycle=current.number if current else None,
+            requested_at=current.requested_at if current else None,
+            closed_at=current.closed_at if current else None,
+            next_reminder_at=aggregate.next_reminder_at(),
+        )
+
+    def cycles(self, document_id: str) -> tuple[Cycle, ...]:
+        """See :meth:`Approvals.cycles`."""
+        aggregate = self.log.load(check_identifier("document_id", document_id))
+        return aggregate.cycles if aggregate else ()
+
+    def history(self, document_id: str) -> tuple[HistoryEntry, ...]:
+        """See :meth:`Approvals.history`."""
+        doc_id = check_identifier("document_id", document_id)
+        return tuple(
+            history_entry(event)
+            for event in self.log.events.get(approval_request_id(doc_id))
+        )
 
     # -- lists -------------------------------------------------------------------
 
@@ -158,20 +182,14 @@ class ReadSide:
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
-        """Documents with activity in the last 30 days, newest first (F14, F15).
-
-        ``filters`` are :class:`~approvalflow.readmodels.StatusFilter` values
-        (several at once: any of them); ``account_id`` limits the list to one
-        client's documents. Pass a page's ``next_cursor`` as ``after`` for
-        the next page.
-        """
+        """See :meth:`Approvals.recent`."""
         wanted = check_filters(filters)
         account = (
             None if account_id is None else check_identifier("account_id", account_id)
         )
         size = check_int("limit", limit, low=1, high=MAX_PAGE)
         cursor = decode_cursor(after)
-        since = self.clock.now() - RECENT_WINDOW
+        since = self.log.clock.now() - RECENT_WINDOW
         return self._fresh_views().recent(
             since=since, account_id=account, filters=wanted, after=cursor, limit=size
         )
@@ -184,11 +202,7 @@ class ReadSide:
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
-        """A client's Approvals tab: its requested documents (F16).
-
-        Latest request first; each row has the document's name and file type,
-        request date, uploader, description, status and rejected date.
-        """
+        """See :meth:`Approvals.approvals_tab`."""
         account = check_identifier("account_id", account_id)
         wanted = check_filters(filters)
         size = check_int("limit", limit, low=1, high=MAX_PAGE)
@@ -198,14 +212,11 @@ class ReadSide:
         )
 
     def accounts_pending(self) -> list[AccountPending]:
-        """Client accounts with documents pending approval, and how many (F17)."""
+        """See :meth:`Approvals.accounts_pending`."""
         return [AccountPending(a, n) for a, n in self._fresh_views().accounts_pending()]
 
     def rejection_reasons(self, document_id: str) -> tuple[RejectionRow, ...]:
-        """Every rejection of a document across its cycles ("show more info", F9).
-
-        Refused with :class:`ReasonsNotOfferedError` for an approved document.
-        """
+        """See :meth:`Approvals.rejection_reasons`."""
         doc_id = check_identifier("document_id", document_id)
         views = self._fresh_views()
         row = views.document(doc_id)
@@ -214,18 +225,15 @@ class ReadSide:
         return views.rejections(doc_id)
 
     def audit_trail(self, document_id: str) -> tuple[AuditRow, ...]:
-        """Every event of the document in order: when, who, what (F18)."""
+        """See :meth:`Approvals.audit_trail`."""
         doc_id = check_identifier("document_id", document_id)
         # Read from the events themselves: the audit trail is their history.
-        return audit_trail(doc_id, self.events.get(approval_request_id(doc_id)))
+        return audit_trail(doc_id, self.log.events.get(approval_request_id(doc_id)))
 
     def export_audit(
         self, document_id: str, out: IO[str], *, fmt: str = "jsonl"
     ) -> int:
-        """Write the document's audit trail to ``out`` as JSON Lines or CSV.
-
-        Returns the number of lines (records) written.
-        """
+        """See :meth:`Approvals.export_audit`."""
         if fmt not in ("jsonl", "csv"):
             raise InvalidInputError("fmt", f"got {fmt!r}", "'jsonl' or 'csv'")
         rows = self.audit_trail(document_id)
@@ -246,7 +254,7 @@ class ReadSide:
         return len(records)
 
     def client_view(self, document_id: str) -> ClientView:
-        """The latest request as the client sees it, read-only (F12)."""
+        """See :meth:`Approvals.client_view`."""
         doc_id = check_identifier("document_id", document_id)
         aggregate = self._aggregate(doc_id)
         cycle = aggregate.current_cycle if aggregate else None
@@ -269,7 +277,7 @@ class ReadSide:
     # -- time travel -----------------------------------------------------------
 
     def document_as_of(self, document_id: str, at: datetime) -> DocumentRow | None:
-        """The document's row (status, dates, ...) as it stood at ``at``."""
+        """See :meth:`Approvals.document_as_of`."""
         doc_id = check_identifier("document_id", document_id)
         when = check_utc("at", at)
         return fold_document(self._events_until(doc_id, when))
@@ -277,7 +285,7 @@ class ReadSide:
     def approvals_tab_as_of(
         self, account_id: str, at: datetime
     ) -> tuple[DocumentRow, ...]:
-        """A client's Approvals tab as it stood at ``at``, from the events."""
+        """See :meth:`Approvals.approvals_tab_as_of`."""
         account = check_identifier("account_id", account_id)
         when = check_utc("at", at)
         rows = []
@@ -293,12 +301,12 @@ class ReadSide:
         return tuple(rows)
 
     def _events_until(self, document_id: str, at: datetime) -> list[Any]:
-        events: list[Any] = list(self.events.get(approval_request_id(document_id)))
+        events: list[Any] = list(self.log.events.get(approval_request_id(document_id)))
         return [e for e in events if e.timestamp <= at]
 
     def _aggregate(self, document_id: str) -> ApprovalRequest | None:
         try:
-            found: object = self.repository.get(approval_request_id(document_id))
+            found: object = self.log.repository.get(approval_request_id(document_id))
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, ApprovalRequest) else None
@@ -306,32 +314,12 @@ class ReadSide:
     # -- operations --------------------------------------------------------------
 
     def views_status(self) -> list[ViewPosition]:
-        """Each read model's position against the head of the event log."""
-        head = self.recorder.max_notification_id() or 0
+        """See :meth:`Approvals.views_status`."""
+        head = self.log.recorder.max_notification_id() or 0
         return [
-            ViewPosition(view, self.views.position(view, self.name), head)
+            ViewPosition(view, self.log.views.position(view, self.log.name), head)
             for view in VIEW_NAMES
         ]
-
-    def rebuild_views(self, progress: Progress | None = None) -> int:
-        """Replay every event into fresh read models, then switch to them.
-
-        Readers see the old read models until the switch. ``progress`` is told
-        the running count. Returns the number of events replayed.
-        """
-
-        def source(after: int, limit: int) -> list[tuple[int, Any]]:
-            return read_events(self, after, limit)  # type: ignore[arg-type]
-
-        return self.views.rebuild(
-            self.name,
-            source,
-            progress or (lambda _: None),
-        )
-
-    def follow(self, interval: float = 1.0) -> ViewRunner:
-        """Keep the read models following the log in a background thread."""
-        return ViewRunner(self, self.views, interval=interval)  # type: ignore[arg-type]
 
 
 _CSV_FIELDS = (

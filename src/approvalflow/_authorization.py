@@ -1,0 +1,99 @@
+"""Who may act: the Directory port asked on every command.
+
+Commands name their acting user; :class:`Authorization` turns that id into an
+:class:`~approvalflow.Actor` with a role, or refuses with
+:class:`~approvalflow.NotAuthorizedError`. It also answers what the host
+knows of a document now. It never caches: the directory is the truth at the
+moment of the command.
+"""
+
+from __future__ import annotations
+
+from approvalflow.domain.errors import (
+    ConfigurationError,
+    DocumentAccountMismatchError,
+    DocumentNotVisibleError,
+    NotAuthorizedError,
+    UnknownDocumentError,
+)
+from approvalflow.domain.validation import check_identifier
+from approvalflow.domain.values import Actor, ActorRole, DocumentFacts
+from approvalflow.ports import Directory
+
+__all__ = ["Authorization"]
+
+
+class Authorization:
+    """Checks acting users and documents against the host's Directory."""
+
+    def __init__(self, directory: Directory | None) -> None:
+        self._directory = directory
+
+    @property
+    def directory(self) -> Directory:
+        """The Directory port; commands need it, queries do not."""
+        if self._directory is None:
+            msg = (
+                "this Approvals application has no directory port; pass "
+                "directory=... to approvalflow.connect() to run commands "
+                "(queries and audit replays work without one)"
+            )
+            raise ConfigurationError(msg)
+        return self._directory
+
+    def firm_member(self, user_id: object, action: str) -> Actor:
+        """The firm member acting, or a refusal."""
+        uid = check_identifier("by", user_id)
+        member = self.directory.firm_member(uid)
+        if member is None:
+            raise NotAuthorizedError(
+                uid, action, "only firm members can request, resend or cancel approvals"
+            )
+        return Actor(member.user_id, member.name, ActorRole.FIRM_MEMBER)
+
+    def linked_client(self, user_id: str, account_id: str, action: str) -> Actor:
+        """The client user linked to ``account_id`` acting, or a refusal."""
+        user = self.directory.client_user(user_id)
+        linked = {link.user_id for link in self.directory.account_links(account_id)}
+        if user is None or user_id not in linked:
+            raise NotAuthorizedError(
+                user_id,
+                action,
+                f"only client users linked to account {account_id!r} can "
+                "approve or reject its documents",
+            )
+        return Actor(user.user_id, user.name, ActorRole.CLIENT_USER)
+
+    def firm_member_or_linked_client(
+        self, user_id: str, account_id: str, action: str
+    ) -> Actor:
+        """A firm member, or else a client user linked to the account."""
+        member = self.directory.firm_member(user_id)
+        if member is not None:
+            return Actor(member.user_id, member.name, ActorRole.FIRM_MEMBER)
+        return self.linked_client(user_id, account_id, action)
+
+    def document(self, document_id: str) -> DocumentFacts:
+        """What the host knows of the document now, or a refusal."""
+        document = self.directory.document(document_id)
+        if document is None:
+            raise UnknownDocumentError(document_id)
+        return document.facts
+
+    def requestable(
+        self, document_id: str, expected_account: str | None
+    ) -> DocumentFacts:
+        """The document's facts, if approval may be requested for it."""
+        document = self.directory.document(document_id)
+        if document is None:
+            raise UnknownDocumentError(document_id)
+        if (
+            expected_account is not None
+            and document.facts.account_id != expected_account
+        ):
+            raise DocumentAccountMismatchError(
+                document_id, expected_account, document.facts.account_id
+            )
+        if not document.client_visible:
+            raise DocumentNotVisibleError(document_id)
+        return document.facts

@@ -1,0 +1,426 @@
+"""Commands: load, decide, save, with the lost-race re-check.
+
+Every command names its acting user, validates its arguments, asks
+:class:`~approvalflow._authorization.Authorization` who may act, reads the
+time from the Clock port, and records its events in one transaction through
+:meth:`ApprovalLog.write`, or raises an :class:`ApprovalFlowError` and records
+nothing. Two writers racing on one document cannot both win: the loser's
+transaction conflicts on the aggregate's version, and the command is
+re-checked against the winner's state, which usually turns it into a clear
+error (``AlreadyPendingError``, ``NotPendingError``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+from approvalflow._authorization import Authorization
+from approvalflow._log import ApprovalLog
+from approvalflow.domain.aggregate import ApprovalRequest, Cycle
+from approvalflow.domain.errors import InvalidInputError, NotPendingError
+from approvalflow.domain.validation import (
+    MAX_COMMENT,
+    MAX_MESSAGE,
+    check_identifier,
+    check_int,
+    check_optional_text,
+)
+from approvalflow.domain.values import (
+    ActivityKind,
+    Actor,
+    DocumentFacts,
+    EntryPoint,
+    NotificationReport,
+    Rejection,
+    ReminderPolicy,
+    reminder_policy_from,
+)
+
+__all__ = ["KEEP", "MAX_BATCH", "BatchRequest", "Commands", "Keep"]
+
+#: The most documents one batch request may name.
+MAX_BATCH = 1_000
+
+
+class Keep(enum.Enum):
+    """Marker type of :data:`KEEP`."""
+
+    KEEP = "keep"
+
+
+#: Pass as ``reminders=`` to :meth:`Approvals.resend` to keep the current policy.
+KEEP = Keep.KEEP
+
+
+@attrs.frozen
+class BatchRequest:
+    """One document of :meth:`Approvals.request_approvals`."""
+
+    document_id: str
+    message: str | None = None
+    reminders: ReminderPolicy | None = None
+    entry_point: EntryPoint | None = EntryPoint.UPLOAD
+
+
+class Commands:
+    """Every command of ``Approvals``, on the log and the authorization."""
+
+    def __init__(self, log: ApprovalLog, auth: Authorization) -> None:
+        self.log = log
+        self.auth = auth
+
+    # -- commands: firm side -----------------------------------------------
+
+    def request_approval(
+        self,
+        document_id: str,
+        *,
+        by: str,
+        account_id: str | None = None,
+        message: str | None = None,
+        reminders: ReminderPolicy | dict[str, int] | None = None,
+        entry_point: EntryPoint | str | None = None,
+    ) -> Cycle:
+        """See :meth:`Approvals.request_approval`."""
+        doc_id = check_identifier("document_id", document_id)
+        item = BatchRequest(
+            doc_id,
+            check_optional_text("message", message, max_length=MAX_MESSAGE),
+            reminder_policy_from(reminders),
+            _entry_point(entry_point),
+        )
+        expected = (
+            None if account_id is None else check_identifier("account_id", account_id)
+        )
+        actor = self.auth.firm_member(by, "request approval")
+        facts = self.auth.requestable(doc_id, expected)
+        saved = self.log.write(
+            [doc_id], lambda now: [self._plan_request(item, facts, actor, now)]
+        )
+        cycle = saved[0].current_cycle
+        assert cycle is not None
+        return cycle
+
+    def request_approvals(
+        self, requests: Sequence[BatchRequest | str], *, by: str
+    ) -> list[Cycle]:
+        """See :meth:`Approvals.request_approvals`."""
+        if isinstance(requests, str) or not isinstance(requests, Sequence):
+            raise InvalidInputError(
+                "requests",
+                f"got {type(requests).__name__}",
+                "a list of document ids or BatchRequest items",
+            )
+        if not 1 <= len(requests) <= MAX_BATCH:
+            raise InvalidInputError(
+                "requests", f"has {len(requests)} items", f"1 to {MAX_BATCH} documents"
+            )
+        items = [_batch_item(i, raw) for i, raw in enumerate(requests)]
+        ids = [item.document_id for item in items]
+        if len(set(ids)) != len(ids):
+            raise InvalidInputError(
+                "requests", "names a document twice", "each document once per batch"
+            )
+        actor = self.auth.firm_member(by, "request approval")
+        facts = {
+            item.document_id: self.auth.requestable(item.document_id, None)
+            for item in items
+        }
+
+        # Documents never recorded need no load; the read models say which,
+        # in a query or two. A hint only: if one was recorded after all (its
+        # read model behind), saving it conflicts and the retry loads them all.
+        fresh = self._never_recorded(ids)
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            planned = [
+                self._plan_request(
+                    item, facts[item.document_id], actor, now, item.document_id in fresh
+                )
+                for item in items
+            ]
+            fresh.clear()
+            return planned
+
+        cycles = []
+        for aggregate in self.log.write(ids, plan):
+            cycle = aggregate.current_cycle
+            assert cycle is not None
+            cycles.append(cycle)
+        return cycles
+
+    def _never_recorded(self, document_ids: Sequence[str]) -> set[str]:
+        return set(document_ids) - self.log.views.recorded(document_ids)
+
+    def _plan_request(
+        self,
+        item: BatchRequest,
+        facts: DocumentFacts,
+        actor: Actor,
+        now: datetime,
+        fresh: bool = False,
+    ) -> ApprovalRequest:
+        loaded = None if fresh else self.log.load(item.document_id)
+        aggregate = loaded or ApprovalRequest.open(item.document_id, now)
+        aggregate.request(
+            document=facts,
+            by=actor,
+            message=item.message,
+            reminders=item.reminders,
+            entry_point=item.entry_point,
+            at=now,
+        )
+        return aggregate
+
+    def resend(
+        self,
+        document_id: str,
+        *,
+        by: str,
+        message: str | None = None,
+        reminders: ReminderPolicy | dict[str, int] | Keep | None = KEEP,
+    ) -> None:
+        """See :meth:`Approvals.resend`."""
+        doc_id = check_identifier("document_id", document_id)
+        text = check_optional_text("message", message, max_length=MAX_MESSAGE)
+        policy = (
+            reminders
+            if isinstance(reminders, Keep)
+            else reminder_policy_from(reminders)
+        )
+        actor = self.auth.firm_member(by, "resend approval requests")
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = self._require(doc_id, "resend")
+            pending = aggregate.pending_cycle
+            effective = (
+                pending.reminders if isinstance(policy, Keep) and pending else policy
+            )
+            aggregate.resend(
+                by=actor,
+                message=text,
+                reminders=None if isinstance(effective, Keep) else effective,
+                at=now,
+            )
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    def cancel(self, document_id: str, *, by: str, note: str | None = None) -> None:
+        """See :meth:`Approvals.cancel`."""
+        doc_id = check_identifier("document_id", document_id)
+        text = check_optional_text("note", note, max_length=MAX_COMMENT)
+        actor = self.auth.firm_member(by, "cancel approval requests")
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = self._require(doc_id, "cancel")
+            aggregate.cancel(by=actor, note=text, at=now)
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    def lock_to_invoice(self, document_id: str, *, invoice_id: str, by: str) -> None:
+        """See :meth:`Approvals.lock_to_invoice`."""
+        doc_id = check_identifier("document_id", document_id)
+        inv = check_identifier("invoice_id", invoice_id)
+        actor = self.auth.firm_member(by, "lock documents to invoices")
+        facts = self.auth.document(doc_id)
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = self.log.load(doc_id) or ApprovalRequest.open(doc_id, now)
+            aggregate.lock_to_invoice(invoice_id=inv, by=actor, document=facts, at=now)
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    def mark_invoice_paid(self, document_id: str, *, invoice_id: str, by: str) -> None:
+        """See :meth:`Approvals.mark_invoice_paid`."""
+        doc_id = check_identifier("document_id", document_id)
+        inv = check_identifier("invoice_id", invoice_id)
+        uid = check_identifier("by", by)
+        loaded = self.log.load(doc_id)
+        actor = self.auth.firm_member_or_linked_client(
+            uid, self._account_of(doc_id, loaded), "mark invoices paid"
+        )
+        load = self._loaded_once(doc_id, "mark the invoice paid for", loaded)
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = load()
+            aggregate.mark_invoice_paid(invoice_id=inv, by=actor, at=now)
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    def record_activity(
+        self, document_id: str, *, kind: ActivityKind | str, by: str
+    ) -> None:
+        """See :meth:`Approvals.record_activity`."""
+        doc_id = check_identifier("document_id", document_id)
+        activity = _activity_kind(kind)
+        uid = check_identifier("by", by)
+        facts = self.auth.document(doc_id)
+        actor = self.auth.firm_member_or_linked_client(
+            uid, facts.account_id, "record activity"
+        )
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = self.log.load(doc_id) or ApprovalRequest.open(doc_id, now)
+            aggregate.report_activity(kind=activity, by=actor, document=facts, at=now)
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    # -- commands: client side ---------------------------------------------
+
+    def approve(self, document_id: str, *, by: str, comment: str | None = None) -> None:
+        """See :meth:`Approvals.approve`."""
+        doc_id = check_identifier("document_id", document_id)
+        text = check_optional_text("comment", comment, max_length=MAX_COMMENT)
+        loaded = self.log.load(doc_id)
+        actor = self.auth.linked_client(
+            check_identifier("by", by), self._account_of(doc_id, loaded), "approve"
+        )
+        load = self._loaded_once(doc_id, "approve", loaded)
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = load()
+            aggregate.approve(by=actor, comment=text, at=now)
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    def reject(
+        self,
+        document_id: str,
+        *,
+        by: str,
+        reasons: Sequence[str],
+        comment: str | None = None,
+    ) -> None:
+        """See :meth:`Approvals.reject`."""
+        doc_id = check_identifier("document_id", document_id)
+        rejection = Rejection(reasons=reasons, comment=comment)
+        loaded = self.log.load(doc_id)
+        actor = self.auth.linked_client(
+            check_identifier("by", by), self._account_of(doc_id, loaded), "reject"
+        )
+        load = self._loaded_once(doc_id, "reject", loaded)
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate = load()
+            aggregate.reject(by=actor, rejection=rejection, at=now)
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+
+    # -- commands: scheduler -----------------------------------------------
+
+    def remind(self, document_id: str) -> bool:
+        """See :meth:`Approvals.remind`."""
+        doc_id = check_identifier("document_id", document_id)
+        recorded = False
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            nonlocal recorded
+            recorded = False
+            aggregate = self.log.load(doc_id)
+            if aggregate is None or not aggregate.reminder_due(now):
+                return []
+            aggregate.remind(at=now)
+            recorded = True
+            return [aggregate]
+
+        self.log.write([doc_id], plan)
+        return recorded
+
+    def send_due_reminders(self, limit: int = 500) -> list[str]:
+        """See :meth:`Approvals.send_due_reminders`."""
+        size = check_int("limit", limit, low=1, high=10_000)
+        self.log.refresh_views()
+        sent = []
+        for document_id in self.log.views.due_reminders(self.log.now(), size):
+            if self.remind(document_id):
+                sent.append(document_id)
+        return sent
+
+    def record_notified(self, record_id: UUID, report: NotificationReport) -> None:
+        """See :meth:`Approvals.record_notified`."""
+
+        def plan(now: datetime) -> list[ApprovalRequest]:
+            aggregate: object = self.log.repository.get(record_id)
+            assert isinstance(aggregate, ApprovalRequest)
+            if report.about_version in aggregate.notified:
+                return []
+            aggregate.record_notified(report=report, at=now)
+            return [aggregate]
+
+        self.log.write([str(record_id)], plan)
+
+    def _require(self, document_id: str, action: str) -> ApprovalRequest:
+        aggregate = self.log.load(document_id)
+        if aggregate is None:
+            raise NotPendingError(document_id, action, "never requested")
+        return aggregate
+
+    def _account_of(self, document_id: str, aggregate: ApprovalRequest | None) -> str:
+        if aggregate is not None and aggregate.current_cycle is not None:
+            return aggregate.current_cycle.document.account_id
+        return self.auth.document(document_id).account_id
+
+    def _loaded_once(
+        self, document_id: str, action: str, aggregate: ApprovalRequest | None
+    ) -> Callable[[], ApprovalRequest]:
+        """The aggregate already loaded, then a fresh load on each retry."""
+        first = [aggregate]
+
+        def load() -> ApprovalRequest:
+            found = first.pop() if first else None
+            return found if found is not None else self._require(document_id, action)
+
+        return load
+
+
+def _entry_point(value: object) -> EntryPoint | None:
+    if value is None or isinstance(value, EntryPoint):
+        return value
+    if isinstance(value, str) and value in EntryPoint.__members__.values():
+        return EntryPoint(value)
+    raise InvalidInputError(
+        "entry_point",
+        f"got {value!r}",
+        "None or one of " + ", ".join(repr(e.value) for e in EntryPoint),
+    )
+
+
+def _activity_kind(value: object) -> ActivityKind:
+    if isinstance(value, str) and value in ActivityKind.__members__.values():
+        return ActivityKind(value)
+    raise InvalidInputError(
+        "kind",
+        f"got {value!r}",
+        "one of " + ", ".join(repr(k.value) for k in ActivityKind),
+    )
+
+
+def _batch_item(index: int, raw: object) -> BatchRequest:
+    if isinstance(raw, str):
+        return BatchRequest(check_identifier(f"requests[{index}]", raw))
+    if not isinstance(raw, BatchRequest):
+        raise InvalidInputError(
+            f"requests[{index}]",
+            f"got {type(raw).__name__}",
+            "a document id or a BatchRequest",
+        )
+    return BatchRequest(
+        check_identifier(f"requests[{index}].document_id", raw.document_id),
+        check_optional_text(
+            f"requests[{index}].message", raw.message, max_length=MAX_MESSAGE
+        ),
+        reminder_policy_from(raw.reminders),
+        _entry_point(raw.entry_point),
+    )
