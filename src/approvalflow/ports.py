@@ -49,7 +49,10 @@ class DeliveryError(ApprovalFlowError):
 
 
 class TemporaryDeliveryError(DeliveryError):
-    """Handing over failed for now (server unreachable, 4xx): retry later.
+    """Handing over failed for now: retry later.
+
+    The receiver was unreachable or said "not now" (SMTP 4xx; HTTP 408, 429,
+    5xx).
 
     Delivery stops at the event and tries it again after a pause; nothing
     after it is sent first.
@@ -57,7 +60,9 @@ class TemporaryDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """The receiver refused the message for good (5xx for a recipient): never retry.
+    """The receiver refused the message for good: never retry.
+
+    SMTP 5xx for a recipient; HTTP 4xx other than 408 and 429.
 
     Delivery records the refusal (it shows in the audit trail) and moves on.
     """

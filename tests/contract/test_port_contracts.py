@@ -227,3 +227,26 @@ class TestPostgresStorage(StorageContract):
 
     def open(self, **ports: Any) -> Approvals:
         return connect(self.url, **ports)
+
+
+def test_published_event_data_is_plain_json() -> None:
+    import json  # noqa: PLC0415
+
+    from tests.helpers import START, make_directory  # noqa: PLC0415
+
+    sink = RecordingSink()
+    with connect(
+        "memory://",
+        directory=make_directory(),
+        clock=ControllableClock(START),
+        mailer=RecordingMailer(),
+        links=StaticLinks("https://portal.example"),
+        event_sink=sink,
+    ) as app:
+        app.request_approval("d1", by="f1")
+        app.notifier().run_once()
+    [event] = sink.published
+    # Round-trips through JSON unchanged: no enum members, no datetimes.
+    assert json.loads(json.dumps(event.data)) == event.data
+    assert type(event.data["by"]["role"]) is str
+    assert event.data["by"]["role"] == "firm_member"

@@ -10,6 +10,7 @@ public: a receiver depends on them, so they change only with a new type name.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Any
 
 from approvalflow.domain.aggregate import ApprovalRequest
@@ -39,10 +40,21 @@ EVENT_TYPES: dict[type, str] = {
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp"})
 
 
+def _plain(value: Any) -> Any:
+    """JSON-ready: enum members become their values, all the way down."""
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def published_event(event: Any, document_id: str) -> PublishedEvent:
     """The published form of a recorded domain event of ``document_id``."""
     data: dict[str, Any] = {
-        field.name: converter.unstructure(getattr(event, field.name))
+        field.name: _plain(converter.unstructure(getattr(event, field.name)))
         for field in dataclasses.fields(event)
         if field.name not in _ENVELOPE
     }
