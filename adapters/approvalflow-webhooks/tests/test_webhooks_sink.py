@@ -192,8 +192,9 @@ def test_a_refusal_quotes_the_start_of_the_answer_on_one_line(
 def test_a_refusal_with_an_endless_body_is_reported_without_waiting_for_it(
     receiver: Receiver, secret: str, make_event: MakeEvent
 ) -> None:
-    receiver.script(Answer(400, body=b"bad request " * 40, unsent=10_000, delay=3))
-    started = time.monotonic()
+    # The rest of the body never comes within the sink's timeout: a sink
+    # that waited for it would time out and call the failure temporary.
+    receiver.script(Answer(400, body=b"bad request " * 40, unsent=10_000, delay=30))
     with (
         WebhookSink(receiver.url, secret, timeout=5) as sink,
         pytest.raises(
@@ -201,7 +202,6 @@ def test_a_refusal_with_an_endless_body_is_reported_without_waiting_for_it(
         ),
     ):
         sink.publish(make_event())
-    assert time.monotonic() - started < 2
 
 
 def test_retry_after_is_reported(
