@@ -115,6 +115,11 @@ class TestRecordingSink(EventSinkContract):
         down.fail_with = TemporaryDeliveryError("receiver down")
         return down
 
+    def make_refusing_sink(self) -> EventSink:
+        refusing = RecordingSink()
+        refusing.fail_with = PermanentDeliveryError("410 Gone")
+        return refusing
+
 
 class TestRecordingMailer(RefusingMailerContract):
     @pytest.fixture(autouse=True)

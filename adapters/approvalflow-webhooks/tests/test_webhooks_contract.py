@@ -43,3 +43,9 @@ class TestWebhookSinkContract(EventSinkContract):
 
     def make_unreachable_sink(self) -> EventSink:
         return self._sink(closed_port_url())
+
+    def make_refusing_sink(self) -> EventSink:
+        # Signed with another secret: the receiver answers 401 to each event.
+        sink = WebhookSink(self.receiver.url, generate_secret(), timeout=2)
+        self.sinks.append(sink)
+        return sink

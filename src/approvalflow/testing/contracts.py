@@ -437,6 +437,10 @@ class EventSinkContract:
         """A sink whose receiver is down (it must raise Temporary...)."""
         raise NotImplementedError
 
+    def make_refusing_sink(self) -> EventSink:
+        """A sink whose receiver refuses its events for good (Permanent...)."""
+        raise NotImplementedError
+
     def _event(self, version: int = 2) -> PublishedEvent:
         return PublishedEvent(
             id=f"evt_{'0' * 32}_{version}",
@@ -457,6 +461,18 @@ class EventSinkContract:
     def test_an_unreachable_receiver_is_a_temporary_failure(self) -> None:
         with pytest.raises(TemporaryDeliveryError):
             self.make_unreachable_sink().publish(self._event())
+
+    def test_a_refusing_receiver_is_a_permanent_failure(self) -> None:
+        with pytest.raises(PermanentDeliveryError):
+            self.make_refusing_sink().publish(self._event())
+        assert self.received() == []
+
+    def test_a_refusal_does_not_stop_the_next_event(self) -> None:
+        with pytest.raises(PermanentDeliveryError):
+            self.make_refusing_sink().publish(self._event(2))
+        after = self._event(3)
+        self.make_sink().publish(after)
+        assert self.received() == [(after.id, after.type)]
 
     def test_recorded_events_are_published_in_order(self) -> None:
         directory = InMemoryDirectory(
