@@ -89,6 +89,12 @@ class Storage(Protocol):
 StorageBuilder = Callable[[InfrastructureFactory[Any]], Storage]
 
 
+def _creates_tables(factory: InfrastructureFactory[Any]) -> bool:
+    """Whether eventsourcing's ``CREATE_TABLE`` setting is on (the default)."""
+    setting = getattr(factory, "env_create_table", None)
+    return True if setting is None else bool(setting())
+
+
 class SQLiteStorage:
     """Everything in the SQLite file of eventsourcing's ``eventsourcing.sqlite``."""
 
@@ -99,7 +105,7 @@ class SQLiteStorage:
     def application_recorder(self) -> ApplicationRecorder:
         """Eventsourcing's SQLite recorder, writing read models inline."""
         recorder = InlineSQLiteRecorder(datastore=self.datastore)
-        if self.factory.env_create_table():  # type: ignore[attr-defined]
+        if _creates_tables(self.factory):
             recorder.create_table()
         return recorder
 
@@ -131,12 +137,12 @@ class PostgresStorage:
     def application_recorder(self) -> ApplicationRecorder:
         """Eventsourcing's PostgreSQL recorder, writing read models inline."""
         prefix = self.factory.env.name.lower() or "stored"
-        recorder: Any = postgres_recorder_class()(
+        recorder: ApplicationRecorder = postgres_recorder_class()(
             datastore=self.datastore, events_table_name=prefix + "_events"
         )
-        if self.factory.env_create_table():  # type: ignore[attr-defined]
-            recorder.create_table()
-        return recorder  # type: ignore[no-any-return]
+        if _creates_tables(self.factory):
+            getattr(recorder, "create_table")()  # noqa: B009 - not on the base class
+        return recorder
 
     def read_models(
         self, recorder: ApplicationRecorder, mapper: Mapper[Any]
