@@ -1,0 +1,1 @@
+"""Management commands of approvalflow's Django app."""

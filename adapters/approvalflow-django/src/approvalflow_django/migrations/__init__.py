@@ -1,0 +1,1 @@
+"""The migration that creates approvalflow's tables."""

@@ -1,0 +1,130 @@
+"""approvalflow on Django's database: the storage contract, migrations, transactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from approvalflow_django import build_approvals
+from django.core.management import call_command
+from django.db import connection, transaction
+
+import approvalflow
+from approvalflow import Approvals, ApprovalState, ConfigurationError
+from approvalflow.testing import ControllableClock, InMemoryDirectory
+from approvalflow.testing.contracts import SEED, StorageContract
+
+_START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def _directory() -> InMemoryDirectory:
+    return InMemoryDirectory(
+        firm_members=SEED.firm_members,
+        client_users=SEED.client_users,
+        accounts=SEED.accounts,
+        links=SEED.links,
+        documents=SEED.documents,
+    )
+
+
+@pytest.mark.usefixtures("database")
+class TestDjangoStorage(StorageContract):
+    def open(self, **ports: Any) -> Approvals:
+        return build_approvals(**ports)
+
+
+def _tables() -> set[str]:
+    return {t for t in connection.introspection.table_names() if "approvalflow" in t}
+
+
+@pytest.mark.usefixtures("database")
+def test_migrating_back_drops_the_tables_and_approvalflow_then_asks_to_migrate() -> (
+    None
+):
+    assert {"approvalflow_events", "approvalflow_deliveries"} <= _tables()
+    call_command("migrate", "approvalflow", "zero", verbosity=0)
+    assert _tables() == set()
+    with pytest.raises(ConfigurationError, match=r"run manage\.py migrate"):
+        build_approvals(directory=_directory())
+    assert _tables() == set()  # nothing was created behind the host's back
+    call_command("migrate", "approvalflow", verbosity=0)
+    with build_approvals(
+        directory=_directory(), clock=ControllableClock(_START)
+    ) as app:
+        app.request_approval("tax-2025", by="anna")
+        assert app.status("tax-2025").state is ApprovalState.PENDING
+
+
+@pytest.mark.usefixtures("sqlite_default")
+def test_an_unmigrated_database_is_refused_with_what_to_run() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        build_approvals(directory=_directory())
+    assert "approvalflow_events" in str(refused.value)
+    assert "manage.py migrate" in str(refused.value)
+    assert _tables() == set()
+
+
+@pytest.mark.usefixtures("database")
+def test_a_command_in_a_rolled_back_host_transaction_leaves_no_trace() -> None:
+    clock = ControllableClock(_START)
+    with build_approvals(directory=_directory(), clock=clock) as app:
+
+        def request_then_fail() -> None:
+            with transaction.atomic():
+                app.request_approval("tax-2025", by="anna")
+                # Inside the transaction the host reads its own write.
+                assert app.status("tax-2025").state is ApprovalState.PENDING
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            request_then_fail()
+        assert app.status("tax-2025").state is ApprovalState.NONE
+        assert app.recent().rows == ()
+        assert app.accounts_pending() == []
+        # And the store goes on: the same request now commits.
+        app.request_approval("tax-2025", by="anna")
+        assert [r.document_id for r in app.recent().rows] == ["tax-2025"]
+
+
+@pytest.mark.usefixtures("database")
+def test_a_refused_command_inside_the_hosts_transaction_leaves_it_usable() -> None:
+    with build_approvals(
+        directory=_directory(), clock=ControllableClock(_START)
+    ) as app:
+        with transaction.atomic():
+            app.request_approval("tax-2025", by="anna")
+            with pytest.raises(approvalflow.AlreadyPendingError):
+                app.request_approval("tax-2025", by="anna")
+            app.request_approval("vat-q1", by="anna")
+        assert {r.document_id for r in app.recent().rows} == {"tax-2025", "vat-q1"}
+
+
+@pytest.mark.usefixtures("database")
+def test_an_unknown_database_alias_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="no database 'elsewhere'"):
+        approvalflow.connect(
+            settings={
+                "PERSISTENCE_MODULE": "approvalflow_django.persistence",
+                "DJANGO_DATABASE": "elsewhere",
+            },
+            directory=_directory(),
+        )
+
+
+@pytest.mark.usefixtures("database")
+def test_read_models_are_written_in_the_commands_own_transaction() -> None:
+    # With catching up on read off, only the inline write can fill the lists.
+    with build_approvals(
+        directory=_directory(),
+        clock=ControllableClock(_START),
+        refresh_views_on_read=False,
+    ) as app:
+        with transaction.atomic():
+            app.request_approval("tax-2025", by="anna")
+            assert [r.document_id for r in app.recent().rows] == ["tax-2025"]
+        app.approve("tax-2025", by="claire")
+        assert [r.state for r in app.approvals_tab("dupont").rows] == [
+            ApprovalState.APPROVED
+        ]
+        assert [v.behind for v in app.views_status()] == [0] * len(app.views_status())

@@ -1,0 +1,1 @@
+"""The example host's own app: staff, clients, documents, and approval views."""
