@@ -186,3 +186,36 @@ def test_a_mail_folder_that_cannot_be_made_is_a_configuration_error(
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigurationError, match="cannot use mail folder"):
         FileMailer(tmp_path / "file" / "mail")
+
+
+ENCODED_WORD_PAYLOADS = [
+    "=?utf-8?q?x=0D=0AReply-To:_evil@attacker.example?=",
+    "=?utf-8?b?eA0KWC1FdmlsOiAx?=",  # "x\r\nX-Evil: 1" in base64
+    "Claire =?UTF-8?Q?=0AX-Evil:_1?= Dupont",
+]
+
+
+@pytest.mark.parametrize("payload", ENCODED_WORD_PAYLOADS)
+def test_encoded_words_in_names_start_no_header_at_the_server(payload: str) -> None:
+    # Some Python releases' serializer decodes encoded words in a header
+    # value (CVE-2024-6923); approvalflow neutralises them itself.
+    sent = COMPOSER.compose(
+        "request",
+        Recipient("claire", payload, "claire@dupont.example", "en"),
+        {
+            "document_name": payload,
+            "file_type": "pdf",
+            "message": None,
+            "link": "https://portal.example/d/1",
+        },
+        key="k:1",
+        at=AT,
+    )
+    with SMTPTestServer() as server:
+        SMTPMailer("127.0.0.1", server.port, security="none", timeout=5).send(sent)
+        [received] = server.messages()
+    header_names = {name.lower() for name in received}
+    assert "reply-to" not in header_names
+    assert "x-evil" not in header_names
+    assert len(received.get_all("To") or []) == 1
+    assert "claire@dupont.example" in str(received["To"])

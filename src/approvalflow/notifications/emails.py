@@ -37,8 +37,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def header_safe(text: str) -> str:
-    """``text`` fit for an email header: no line breaks or control characters."""
-    return _CONTROL.sub(" ", text).strip()
+    """``text`` fit for an email header: no line breaks, controls or encoded words.
+
+    An RFC 2047 encoded word (``=?charset?q?...?=``) in a name would be
+    decoded by some Python releases' email serializer (CVE-2024-6923),
+    letting an encoded CR/LF start a header of its own. approvalflow never
+    passes one through: ``=?`` becomes ``= ?``, so no encoded word can begin,
+    whatever the interpreter's patch level.
+    """
+    return _CONTROL.sub(" ", text).replace("=?", "= ?").strip()
 
 
 @attrs.frozen
