@@ -236,6 +236,12 @@ class Queries:
         """See :meth:`Approvals.export_audit`."""
         if fmt not in ("jsonl", "csv"):
             raise InvalidInputError("fmt", f"got {fmt!r}", "'jsonl' or 'csv'")
+        if not callable(getattr(out, "write", None)):
+            raise InvalidInputError(
+                "out",
+                f"got {type(out).__name__}, which has no write()",
+                "a text file or stream open for writing",
+            )
         rows = self.audit_trail(document_id)
         records = [row.as_record() for row in rows]
         if fmt == "jsonl":
@@ -250,7 +256,7 @@ class Queries:
                 record["details"] = json.dumps(
                     record["details"], ensure_ascii=False, sort_keys=True
                 )
-                writer.writerow(record)
+                writer.writerow({k: _csv_cell(v) for k, v in record.items()})
         return len(records)
 
     def client_view(self, document_id: str) -> ClientView:
@@ -320,6 +326,18 @@ class Queries:
             ViewPosition(view, self.log.views.position(view, self.log.name), head)
             for view in VIEW_NAMES
         ]
+
+
+# A spreadsheet treats a cell starting with one of these as a formula
+# (=HYPERLINK(...) from a name, say): such a cell is written with a leading
+# apostrophe, which spreadsheets show as text and do not evaluate.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 _CSV_FIELDS = (

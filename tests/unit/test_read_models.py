@@ -12,6 +12,7 @@ import pytest
 from approvalflow import (
     Approvals,
     ApprovalState,
+    ClientUser,
     DocumentFacts,
     InvalidInputError,
     InvalidStateError,
@@ -369,3 +370,37 @@ def test_rebuild_gives_the_same_views_and_readers_never_see_half(
     after = (app.recent(limit=500), app.accounts_pending(), app.audit_trail("d3"))
     assert after == before
     assert all(v.position == v.head for v in app.views_status())
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)"],
+)
+def test_audit_csv_cells_cannot_be_spreadsheet_formulas(
+    app: Approvals, directory: InMemoryDirectory, name: str
+) -> None:
+    directory.client_users["c1"] = ClientUser("c1", name, "claire@acme.example")
+    app.request_approval("d1", by="f1")
+    app.reject("d1", by="c1", reasons=["Nope"])
+    out = io.StringIO()
+    app.export_audit("d1", out, fmt="csv")
+    rejected = list(csv.DictReader(io.StringIO(out.getvalue())))[-1]
+    assert rejected["actor_name"] == "'" + name
+    # The record itself keeps the name as given.
+    assert app.audit_trail("d1")[-1].actor_name == name
+
+
+def test_audit_csv_leaves_ordinary_cells_alone(app: Approvals) -> None:
+    app.request_approval("d1", by="f1")
+    out = io.StringIO()
+    app.export_audit("d1", out, fmt="csv")
+    names = [r["actor_name"] for r in csv.DictReader(io.StringIO(out.getvalue()))]
+    assert names[-1] == "Anna Martin"
+
+
+def test_export_audit_to_something_that_is_not_a_file_is_refused(
+    app: Approvals,
+) -> None:
+    app.request_approval("d1", by="f1")
+    with pytest.raises(InvalidInputError, match="out: got object, which has no write"):
+        app.export_audit("d1", object(), fmt="jsonl")  # type: ignore[arg-type]
