@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from approvalflow import (
     Actor,
     ActorRole,
+    AlreadyPendingError,
+    ApprovalState,
     DocumentFacts,
     InvalidInputError,
     InvoiceLock,
@@ -20,6 +22,7 @@ from approvalflow import (
     ReminderPolicy,
 )
 from approvalflow.domain.aggregate import Cycle
+from approvalflow.domain.validation import check_identifier
 from approvalflow.domain.values import (
     CycleOutcome,
     DeliveryRecord,
@@ -29,7 +32,11 @@ from approvalflow.domain.values import (
 from approvalflow.persistence import STORED_VALUE_TYPES, register_transcodings
 
 text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=40
+    # Format characters (Cf) are refused in identifiers; texts are tested
+    # with them apart (test_texts_keep_marks_people_type).
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Cf")),
+    min_size=1,
+    max_size=40,
 ).filter(lambda s: s.strip() == s and s.strip())
 times = st.datetimes(
     min_value=datetime(2000, 1, 1),
@@ -187,3 +194,65 @@ def test_bad_rejection_reasons_are_refused(reasons: object, problem: str) -> Non
 def test_actor_refuses_blank_ids() -> None:
     with pytest.raises(InvalidInputError, match="user_id: is empty"):
         Actor("", "Ann", ActorRole.FIRM_MEMBER)
+
+
+@pytest.mark.parametrize(
+    ("raw", "invisible"),
+    [
+        ("doc\u200b1", "U+200B"),  # zero-width space
+        ("\ufeffdoc1", "U+FEFF"),  # byte-order mark
+        ("doc\u202e1", "U+202E"),  # right-to-left override
+        ("doc\u2066x\u20691", "U+2066"),  # left-to-right isolate
+        ("doc\u200d1", "U+200D"),  # zero-width joiner
+    ],
+)
+def test_identifiers_refuse_invisible_characters(raw: str, invisible: str) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(invisible)):
+        check_identifier("document_id", raw)
+
+
+def test_one_identifier_typed_two_ways_is_one_identifier() -> None:
+    composed, decomposed = "d\u00e9cl-2025", "de\u0301cl-2025"
+    assert composed != decomposed
+    assert check_identifier("document_id", decomposed) == composed
+    assert check_identifier("document_id", composed) == composed
+
+
+def test_nfd_and_nfc_forms_of_a_document_id_are_one_document() -> None:
+    from approvalflow import connect  # noqa: PLC0415
+    from approvalflow.testing import ControllableClock  # noqa: PLC0415
+    from tests.helpers import START, make_directory  # noqa: PLC0415
+
+    directory = make_directory()
+    facts = directory.documents["d1"].facts
+    composed = "d\u00e9cl"
+    directory.add_document(
+        DocumentFacts(composed, facts.account_id, "Déclaration", "pdf", "Anna"),
+        client_visible=True,
+    )
+    with connect(
+        "memory://", directory=directory, clock=ControllableClock(START)
+    ) as app:
+        app.request_approval("de\u0301cl", by="f1")
+        assert app.status(composed).state is ApprovalState.PENDING
+        with pytest.raises(AlreadyPendingError):
+            app.request_approval(composed, by="f1")
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u2066", "\ufeff"])
+def test_texts_refuse_bidi_controls_and_byte_order_marks(mark: str) -> None:
+    with pytest.raises(InvalidInputError, match=f"U\\+{ord(mark):04X}"):
+        Rejection(reasons=[f"Wrong {mark}year"], comment=None)
+
+
+@pytest.mark.parametrize(
+    # A zero-width joiner in an emoji, a non-joiner in Persian, an RTL mark.
+    "text",
+    [
+        "Merci \U0001f469\u200d\U0001f4bb",
+        "\u0645\u06cc\u200c\u0634\u0648\u062f",
+        "abc \u200f123",
+    ],
+)
+def test_texts_keep_marks_people_type(text: str) -> None:
+    assert Rejection(reasons=[text], comment=text).reasons == (text,)

@@ -43,11 +43,23 @@ _MULTILINE_ALLOWED = frozenset("\n\t")
 _SINGLE_LINE_ALLOWED: frozenset[str] = frozenset()
 
 
+# Characters that change how surrounding text is shown without being seen
+# (bidi embeddings, overrides and isolates; the byte-order mark): a name or a
+# message with them can read differently from what it says ("Trojan Source").
+# Marks a person does type (left-to-right/right-to-left marks, zero-width
+# joiners in emoji and Persian) stay allowed in texts.
+_SPOOFING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+
+
 def _bad_control(value: str, allowed: frozenset[str]) -> str | None:
     for char in value:
         if char in allowed:
             continue
-        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
+        if (
+            unicodedata.category(char) in ("Cc", "Cs")
+            or char in "\u2028\u2029"
+            or char in _SPOOFING
+        ):
             return char
     return None
 
@@ -88,14 +100,24 @@ def check_optional_text(
 
 
 def check_identifier(field: str, value: object) -> str:
-    """Return ``value`` if it is a usable identifier (host ids, user ids)."""
-    text = check_text(field, value, max_length=MAX_ID)
+    """Return ``value`` in NFC form if it is a usable identifier (host ids, user ids).
+
+    One id typed two ways (a precomposed "é", or "e" and a combining accent)
+    is one id: both become the NFC form. Invisible format characters
+    (zero-width spaces and joiners, bidi controls, byte-order marks) are
+    refused: two ids that look the same must be the same.
+    """
+    allowed = (
+        f"an identifier of 1 to {MAX_ID} visible characters without surrounding spaces"
+    )
+    text = unicodedata.normalize("NFC", check_text(field, value, max_length=MAX_ID))
     if text != text.strip():
-        raise InvalidInputError(
-            field,
-            "has leading or trailing spaces",
-            f"an identifier of 1 to {MAX_ID} characters without surrounding spaces",
-        )
+        raise InvalidInputError(field, "has leading or trailing spaces", allowed)
+    for char in text:
+        if unicodedata.category(char) == "Cf":
+            raise InvalidInputError(
+                field, f"contains the invisible character U+{ord(char):04X}", allowed
+            )
     return text
 
 
