@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import signal
 import sys
 import time
@@ -68,6 +69,23 @@ def demo(db: str) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+# Terminal control: C0/C1 controls (ESC starts colour, cursor and title
+# sequences), and bidi controls that reorder what a reader sees.
+_TERMINAL_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def say(text: str) -> None:
+    """Print a line meant for people, with terminal controls made visible.
+
+    Stored names and texts were checked when recorded, but a store from an
+    older release or edited by hand may hold anything: a name must never
+    move the cursor, recolour the screen or retitle the window.
+    """
+    click.echo(_TERMINAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
 @main.command()
 @click.argument("document_id")
 @click.option("--db", default=None, help=_DB_HELP)
@@ -78,9 +96,9 @@ def history(document_id: str, db: str | None) -> None:
         entries = app.history(document_id)
     if not entries:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
-    click.echo(f"{document_id}: {status.state.value}")
+    say(f"{document_id}: {status.state.value}")
     for entry in entries:
-        click.echo(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
+        say(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
 
 
 @main.command()
@@ -190,15 +208,15 @@ def deliveries_status(db: str | None) -> None:
     """Show the delivery backlog: position, waiting and refused messages."""
     with _store(db, refresh_views_on_read=False) as app:
         backlog = app.delivery_backlog()
-    click.echo(f"position {backlog.position} of {backlog.head} events")
+    say(f"position {backlog.position} of {backlog.head} events")
     holder = backlog.lease_holder or "nobody"
     until = (
         f" until {backlog.lease_until:%Y-%m-%d %H:%M:%S} UTC"
         if backlog.lease_until
         else ""
     )
-    click.echo(f"lease held by {holder}{until}")
-    click.echo(f"waiting: {len(backlog.waiting)}")
+    say(f"lease held by {holder}{until}")
+    say(f"waiting: {len(backlog.waiting)}")
     for d in backlog.waiting:
         where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
         retry = (
@@ -207,11 +225,11 @@ def deliveries_status(db: str | None) -> None:
             else ""
         )
         error = f" - {d.last_error}" if d.last_error else ""
-        click.echo(f"  {where}: {d.attempts} attempt(s){retry}{error}")
-    click.echo(f"refused for good: {len(backlog.refused)}")
+        say(f"  {where}: {d.attempts} attempt(s){retry}{error}")
+    say(f"refused for good: {len(backlog.refused)}")
     for d in backlog.refused:
         where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
-        click.echo(f"  {where}: {d.last_error}")
+        say(f"  {where}: {d.last_error}")
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])

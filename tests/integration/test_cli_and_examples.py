@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import postgres_url
+from tests.helpers import START, postgres_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -210,3 +210,36 @@ def test_demo_on_postgres_tells_then_replays(postgres: Any, tmp_path: Path) -> N
     status = approvalflow_cli("projections", "status", "--db", url, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     assert all(line.split()[3] == "0" for line in status.stdout.splitlines()[1:])
+
+
+def test_history_never_prints_terminal_control_sequences(tmp_path: Path) -> None:
+    # A store from an older release or edited by hand may hold a name with
+    # escape sequences (today's checks refuse them): history shows them as
+    # text instead of letting them retitle the window or clear the screen.
+    from approvalflow import ApprovalRequest, DocumentFacts, connect  # noqa: PLC0415
+    from approvalflow.domain.values import Actor  # noqa: PLC0415
+    from approvalflow.persistence import converter  # noqa: PLC0415
+
+    hostile = "Anna\x1b]0;pwned\x07\x1b[2J\u202e"
+    actor = converter.structure(
+        {"user_id": "f1", "name": hostile, "role": "firm_member"}, Actor
+    )
+    facts = DocumentFacts("d1", "acme", "Payroll", "pdf", "Anna")
+    store = tmp_path / "old.sqlite3"
+    with connect(f"sqlite:///{store}") as app:
+        aggregate = ApprovalRequest.open("d1", START)
+        aggregate.request(
+            document=facts,
+            by=actor,
+            message=None,
+            reminders=None,
+            entry_point=None,
+            at=START,
+        )
+        app.log.save(aggregate)
+    shown = approvalflow_cli("history", "d1", "--db", str(store), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout
+    assert "\x07" not in shown.stdout
+    assert "\u202e" not in shown.stdout
+    assert "Anna\\u001b]0;pwned\\u0007\\u001b[2J\\u202e" in shown.stdout
