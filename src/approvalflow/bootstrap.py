@@ -9,6 +9,7 @@ runs at import time.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,9 @@ _SUPPORTED = (
     "'sqlite:///PATH', 'sqlite:///:memory:', 'memory://' or "
     "'postgresql://USER:PASSWORD@HOST:PORT/DATABASE?schema=NAME'"
 )
+
+# Schema names that PostgreSQL reads the same quoted or not.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 # URL query parameters for PostgreSQL and the eventsourcing settings they set.
 _POSTGRES_OPTIONS = {
@@ -136,6 +140,15 @@ def _postgres_env(url: str) -> dict[str, str]:
             )
             raise ConfigurationError(msg)
         env[_POSTGRES_OPTIONS[name]] = values[-1]
+    schema = env.get("POSTGRES_SCHEMA")
+    if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+        msg = (
+            f"PostgreSQL schema {schema!r} in the store URL is not usable: write "
+            "1 to 63 lowercase letters, digits and underscores, starting with a "
+            "letter or an underscore (eventsourcing writes the name unquoted in "
+            "places, where PostgreSQL would fold its case)"
+        )
+        raise ConfigurationError(msg)
     return env
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "SQLBackend",
     "SQLiteBackend",
     "parse_time",
+    "quote_identifier",
     "time_text",
 ]
 
@@ -47,6 +48,11 @@ def time_text(value: datetime | None) -> str | None:
 def parse_time(value: str | None) -> datetime | None:
     """A stored time back as an aware datetime."""
     return None if value is None else datetime.fromisoformat(value)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a PostgreSQL quoted identifier (case and symbols kept)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 class Cursor:
@@ -198,7 +204,9 @@ class PostgresBackend:
 
     def __init__(self, datastore: Any) -> None:
         self.datastore = datastore
-        self.prefix = f"{datastore.schema}."
+        # Quoted as eventsourcing quotes it: a schema named MixedCase (or
+        # with a dash) is that schema, not a case-folded or broken name.
+        self.prefix = f"{quote_identifier(datastore.schema)}."
 
     @contextmanager
     def write(self, *, bulk: bool = False) -> Iterator[Cursor]:

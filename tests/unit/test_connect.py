@@ -8,13 +8,15 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from approvalflow import ApprovalState, ConfigurationError, connect
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, store_env
 from approvalflow.testing import ControllableClock
-from tests.helpers import make_directory
+from tests import pg_server
+from tests.helpers import START, make_directory
 
 
 def test_no_url_means_an_sqlite_file_in_the_working_directory(
@@ -153,3 +155,30 @@ def test_closing_releases_the_database(tmp_path: Path) -> None:
     # Reopened by another application, the file holds the same facts.
     with connect(f"sqlite:///{db}") as again:
         assert again.status("d1").state is ApprovalState.PENDING
+
+
+@pytest.mark.parametrize(
+    "schema", ["MixedCase", "with-dash", "Ünïcode", "1st", "a" * 64]
+)
+def test_postgres_schema_names_postgres_would_fold_are_refused(schema: str) -> None:
+    url = f"postgresql://u:p@127.0.0.1:1/db?schema={quote(schema)}"
+    with pytest.raises(ConfigurationError, match="lowercase letters, digits"):
+        connect(url)
+
+
+@pytest.mark.parametrize("schema", ["tenant_42", "_x", "a" * 63])
+def test_postgres_schema_names_are_taken_as_written(
+    postgres: pg_server.PostgresServer, schema: str
+) -> None:
+    url = f"{postgres.url}?schema={quote(schema)}"
+    clock = ControllableClock(START)
+    with connect(url, directory=make_directory(), clock=clock) as app:
+        app.request_approval("d1", by="f1")
+        assert [r.document_id for r in app.recent().rows] == ["d1"]
+        app.rebuild_views()
+        assert [r.document_id for r in app.recent().rows] == ["d1"]
+    tables = postgres.psql(
+        f"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}'",
+        database=pg_server.DATABASE,
+    )
+    assert int(tables.strip()) > 0

@@ -35,7 +35,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import retry
 
 from approvalflow.readmodels.store import ReadModelStore
-from approvalflow.sqlbackend import Cursor
+from approvalflow.sqlbackend import Cursor, quote_identifier
 
 __all__ = [
     "InlinePOPORecorder",
@@ -193,7 +193,10 @@ def postgres_recorder_class() -> type[Any]:
             self, cursor: Cursor, after: int, limit: int
         ) -> list[Notification]:
             """Stored events after ``after``, read through ``cursor``."""
-            table = f"{self.datastore.schema}.{self.events_table_name}"
+            table = (
+                f"{quote_identifier(self.datastore.schema)}"
+                f".{quote_identifier(self.events_table_name)}"
+            )
             cursor.execute(
                 f"SELECT * FROM {table}"
                 " WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
