@@ -92,7 +92,11 @@ def store_env(url: str | None) -> dict[str, str]:
     if not isinstance(url, str):
         msg = f"store URL must be a string, got {type(url).__name__}; use {_SUPPORTED}"
         raise ConfigurationError(msg)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        msg = f"store URL {url!r} is not a URL ({exc}); use {_SUPPORTED}"
+        raise ConfigurationError(msg) from exc
     if parts.scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if parts.scheme == "sqlite":
@@ -116,6 +120,14 @@ def store_env(url: str | None) -> dict[str, str]:
 
 def _postgres_env(url: str) -> dict[str, str]:
     parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError as exc:  # not a number, or out of range
+        msg = (
+            f"store URL {url!r} has an unusable port ({exc}); "
+            "write a port from 1 to 65535, or none for 5432"
+        )
+        raise ConfigurationError(msg) from exc
     database = unquote(parts.path.lstrip("/"))
     if not parts.hostname or not database or parts.username is None:
         msg = f"store URL {url!r} needs a user, a host and a database; use {_SUPPORTED}"
@@ -124,7 +136,7 @@ def _postgres_env(url: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": database,
         "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(parts.username),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         # A pool that lets a worker's threads and a web process's requests

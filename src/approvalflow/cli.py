@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
+import math
 import re
 import signal
 import sys
@@ -165,6 +167,15 @@ def projections_rebuild(db: str | None) -> None:
     )
 
 
+def _seconds(name: str, value: float, *, low: float, high: float) -> float:
+    """A duration option: a finite number of seconds within its bounds."""
+    # click's FloatRange lets "nan" through (it is neither below nor above).
+    if not math.isfinite(value) or not low <= value <= high:
+        msg = f"{name} must be a number of seconds from {low} to {high}, got {value}"
+        raise click.BadParameter(msg)
+    return value
+
+
 def load_object(spec: str) -> Any:
     """The object named ``module:attribute``; a callable is called with no arguments."""
     module_name, _, attribute = spec.partition(":")
@@ -178,7 +189,19 @@ def load_object(spec: str) -> Any:
     except (ImportError, AttributeError) as exc:
         msg = f"cannot load {spec!r}: {exc}"
         raise click.BadParameter(msg) from exc
-    return found() if callable(found) and not hasattr(found, "document") else found
+    # A class or a function makes the object; anything else is the object
+    # (a class has its methods as attributes, so "has document()" cannot
+    # tell a Directory class from a Directory).
+    if not (inspect.isclass(found) or inspect.isroutine(found)):
+        return found
+    try:
+        return found()
+    except Exception as exc:
+        msg = (
+            f"calling {spec!r} to make the object failed ({type(exc).__name__}: "
+            f"{exc}); name an object, or a class or function taking no arguments"
+        )
+        raise click.BadParameter(msg) from exc
 
 
 @main.group()
@@ -291,7 +314,13 @@ def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
 )
 @_option("--smtp-user", env="SMTP_USER")
 @_option("--smtp-password", env="SMTP_PASSWORD", help="Best given in the variable.")
-@_option("--smtp-timeout", env="SMTP_TIMEOUT", type=float, default=30.0)
+@_option(
+    "--smtp-timeout",
+    env="SMTP_TIMEOUT",
+    type=float,
+    default=30.0,
+    callback=lambda _c, _p, v: _seconds("--smtp-timeout", v, low=0.1, high=600),
+)
 @_option(
     "--mail-dir",
     env="MAIL_DIR",
@@ -308,7 +337,14 @@ def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
     show_default=True,
     help="For recipients without a language of their own.",
 )
-@click.option("--interval", type=float, default=5.0, show_default=True)
+@click.option(
+    "--interval",
+    type=float,
+    default=5.0,
+    show_default=True,
+    callback=lambda _c, _p, v: _seconds("--interval", v, low=0.1, high=3600),
+    help="Seconds between passes when idle (0.1 to 3600).",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(**options: Any) -> None:
     """Send due reminders and deliver notifications until stopped.

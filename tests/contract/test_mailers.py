@@ -148,6 +148,9 @@ def test_a_server_that_never_answers_times_out() -> None:
         ({"security": "ssl"}, "security must be one of"),
         ({"username": "u"}, "both a username and a password"),
         ({"timeout": 0}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"timeout": True}, "timeout"),
     ],
 )
 def test_bad_smtp_settings_are_refused_at_once(

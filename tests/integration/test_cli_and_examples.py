@@ -243,3 +243,58 @@ def test_history_never_prints_terminal_control_sequences(tmp_path: Path) -> None
     assert "\x07" not in shown.stdout
     assert "\u202e" not in shown.stdout
     assert "Anna\\u001b]0;pwned\\u0007\\u001b[2J\\u202e" in shown.stdout
+
+
+WORKER = (
+    "worker",
+    "--once",
+    "--sender",
+    "a@firm.example",
+    "--firm-name",
+    "Firm",
+    "--portal-url",
+    "https://portal.example",
+    "--mail-dir",
+    "mail",
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (("--interval", "0"), "--interval must be a number of seconds from 0.1"),
+        (("--interval", "-1"), "--interval must be a number of seconds from 0.1"),
+        (("--interval", "nan"), "--interval must be a number of seconds"),
+        (("--interval", "3601"), "--interval must be a number of seconds"),
+        (("--smtp-timeout", "nan"), "--smtp-timeout must be a number of seconds"),
+        (("--directory", "json:loads"), "calling 'json:loads' to make the object"),
+        (("--directory", "json:dumps"), "calling 'json:dumps' to make the object"),
+    ],
+)
+def test_worker_settings_are_refused_with_what_is_allowed(
+    tmp_path: Path, extra: tuple[str, ...], problem: str
+) -> None:
+    args = ("--directory", "approvalflow.demo:demo_directory", *extra)
+    done = approvalflow_cli(*WORKER, *args, "--db", "w.sqlite3", cwd=tmp_path)
+    assert done.returncode == 2
+    assert problem in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "spec"),
+    [
+        (("--interval", "0.1"), "approvalflow.demo:demo_directory"),
+        (("--interval", "3600"), "approvalflow.demo:demo_directory"),
+        # A class is instantiated (it has a document() method as a class
+        # attribute, which once made it pass for an instance).
+        ((), "approvalflow.testing:InMemoryDirectory"),
+    ],
+)
+def test_worker_settings_at_their_bounds_are_accepted(
+    tmp_path: Path, extra: tuple[str, ...], spec: str
+) -> None:
+    args = ("--directory", spec, *extra, "--db", "w.sqlite3")
+    done = approvalflow_cli(*WORKER, *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "0 reminder(s)" in done.stdout

@@ -78,13 +78,25 @@ def test_relative_sqlite_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("postgresql://localhost/db", "needs a user, a host and a database"),
         ("postgresql://u:p@localhost/", "needs a user, a host and a database"),
         ("postgresql://u:p@localhost/db?colour=blue", "unknown PostgreSQL option"),
+        ("postgresql://u:p@h:99999/db", "unusable port"),
+        ("postgresql://u:p@h:abc/db", "unusable port"),
+        ("postgresql://u:p@[::1/db", "is not a URL"),
     ],
 )
 def test_bad_urls_say_what_is_supported(url: str, problem: str) -> None:
     with pytest.raises(ConfigurationError, match=problem) as caught:
         connect(url)
     # Each message says what would have been accepted.
-    assert "sqlite:///PATH" in str(caught.value) or "known: " in str(caught.value)
+    message = str(caught.value)
+    assert any(
+        hint in message for hint in ("sqlite:///PATH", "known: ", "port from 1 to")
+    )
+
+
+@pytest.mark.parametrize("port", ["1", "65535"])
+def test_ports_at_both_ends_of_the_range_are_accepted(port: str) -> None:
+    env = store_env(f"postgresql://u:p@h:{port}/db")
+    assert env["POSTGRES_PORT"] == port
 
 
 def test_postgres_urls_set_eventsourcing_variables() -> None:

@@ -9,6 +9,7 @@ Delivery retries the first and records and skips the second.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import smtplib
 import ssl
@@ -70,7 +71,12 @@ class SMTPMailer:
         if (username is None) != (password is None):
             msg = "SMTP login needs both a username and a password, or neither"
             raise ConfigurationError(msg)
-        if not isinstance(timeout, int | float) or timeout <= 0:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
+        ):
             msg = f"SMTP timeout must be a positive number of seconds, got {timeout!r}"
             raise ConfigurationError(msg)
         self.host = host
