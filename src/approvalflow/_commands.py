@@ -245,7 +245,7 @@ class Commands:
         uid = check_identifier("by", by)
         loaded = self.log.load(doc_id)
         actor = self.auth.firm_member_or_linked_client(
-            uid, self._account_of(doc_id, loaded), "mark invoices paid"
+            uid, self._invoice_account(doc_id, loaded), "mark invoices paid"
         )
         load = self._loaded_once(doc_id, "mark the invoice paid for", loaded)
 
@@ -366,6 +366,15 @@ class Commands:
         if aggregate is None:
             raise NotPendingError(document_id, action, "never requested")
         return aggregate
+
+    def _invoice_account(
+        self, document_id: str, aggregate: ApprovalRequest | None
+    ) -> str:
+        """The account whose clients pay the document's invoice: the lock's."""
+        lock = aggregate.invoice if aggregate is not None else None
+        if lock is not None and lock.account_id is not None:
+            return lock.account_id
+        return self._account_of(document_id, aggregate)
 
     def _account_of(self, document_id: str, aggregate: ApprovalRequest | None) -> str:
         if aggregate is not None and aggregate.current_cycle is not None:

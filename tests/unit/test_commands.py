@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from approvalflow import (
@@ -446,3 +447,22 @@ def test_queries_and_remind_check_the_document_id(app: Approvals, bad: object) -
     for call in calls:
         with pytest.raises(InvalidInputError, match="document_id"):
             call(bad)
+
+
+def test_an_invoice_is_paid_by_the_clients_of_the_account_it_was_locked_in(
+    app: Approvals, directory: InMemoryDirectory
+) -> None:
+    # Requested while in acme; then the document moves to globex and is
+    # locked to globex's invoice: globex's client pays it, acme's may not.
+    app.request_approval("d1", by="f1")
+    app.approve("d1", by="c1")
+    moved = attrs.evolve(directory.documents["d1"].facts, account_id="globex")
+    directory.add_document(moved)
+    app.lock_to_invoice("d1", invoice_id="INV-9", by="f1")
+    refused(
+        app,
+        NotAuthorizedError,
+        lambda: app.mark_invoice_paid("d1", invoice_id="INV-9", by="c1"),
+    )
+    app.mark_invoice_paid("d1", invoice_id="INV-9", by="g1")
+    assert app.status("d1").pending_payment is False

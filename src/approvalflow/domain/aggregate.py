@@ -259,7 +259,9 @@ class ApprovalRequest(Aggregate):
         def apply(self, aggregate: ApprovalRequest) -> None:
             """Evolve the aggregate (re-run on every replay)."""
             aggregate.invoice = InvoiceLock(
-                invoice_id=self.invoice_id, locked_at=self.timestamp
+                invoice_id=self.invoice_id,
+                locked_at=self.timestamp,
+                account_id=self.document.account_id,
             )
 
     class InvoicePaid(Aggregate.Event):

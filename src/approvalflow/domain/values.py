@@ -196,6 +196,9 @@ class InvoiceLock:
     invoice_id: str = attrs.field(validator=_identifier("invoice_id"))
     locked_at: datetime
     paid_at: datetime | None = None
+    #: The account the document was in when locked: its clients pay the
+    #: invoice (``None`` on locks recorded before this was kept).
+    account_id: str | None = None
 
     @property
     def is_paid(self) -> bool:
