@@ -55,7 +55,7 @@ from approvalflow.domain.values import (
 from approvalflow.history import HistoryEntry
 from approvalflow.links import PortalLinks
 from approvalflow.notifications.delivery import DeliveryPass, Notifier
-from approvalflow.notifications.emails import EmailComposer
+from approvalflow.notifications.emails import EmailComposer, UndeliverableAddressError
 from approvalflow.notifications.mailers import FileMailer, SMTPMailer
 from approvalflow.notifications.outbox import Backlog, PlannedDelivery
 from approvalflow.notifications.published import EVENT_TYPES
@@ -145,6 +145,7 @@ __all__ = [
     "StatusFilter",
     "SystemClock",
     "TemporaryDeliveryError",
+    "UndeliverableAddressError",
     "UnknownDocumentError",
     "ViewPosition",
     "ViewRunner",

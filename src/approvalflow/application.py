@@ -39,6 +39,7 @@ from approvalflow._queries import (
 )
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
 from approvalflow.domain.errors import ConfigurationError
+from approvalflow.domain.validation import check_int
 from approvalflow.domain.values import (
     ActivityKind,
     EntryPoint,
@@ -346,6 +347,21 @@ class Approvals:
             if store.advance(position, head):
                 return head - position
         return 0
+
+    def retry_deliveries(self, notification_id: int | None = None) -> int:
+        """Ask the worker to try refused deliveries again; return how many.
+
+        For deliveries refused for good (an address that was not an email
+        address, a mailbox that did not exist) once the cause is fixed in the
+        directory: the worker sends each to the recipient's current address
+        on its next pass, without holding other mail. ``notification_id``
+        limits it to one event's deliveries (see :meth:`delivery_backlog`).
+        """
+        if notification_id is not None:
+            notification_id = check_int(
+                "notification_id", notification_id, low=1, high=2**63 - 1
+            )
+        return self._log.deliveries.requeue(notification_id)
 
     def notifier(
         self,

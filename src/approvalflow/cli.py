@@ -258,6 +258,26 @@ def deliveries_status(db: str | None) -> None:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+@deliveries.command("retry")
+@click.option("--db", default=None, help=_DB_HELP)
+@click.option(
+    "--event",
+    "notification_id",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only this event's deliveries (the #N in deliveries status).",
+)
+def deliveries_retry(db: str | None, notification_id: int | None) -> None:
+    """Try deliveries refused for good again, once their cause is fixed.
+
+    The worker sends each to the recipient's current address on its next
+    pass, without holding other mail.
+    """
+    with _store(db, refresh_views_on_read=False) as app:
+        count = app.retry_deliveries(notification_id)
+    click.echo(f"{count} refused deliveries will be tried again by the worker.")
+
+
 @deliveries.command("skip-to-head")
 @click.option("--db", default=None, help=_DB_HELP)
 def deliveries_skip(db: str | None) -> None:

@@ -298,3 +298,44 @@ def test_worker_settings_at_their_bounds_are_accepted(
     done = approvalflow_cli(*WORKER, *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "0 reminder(s)" in done.stdout
+
+
+def test_deliveries_retry_requeues_what_was_refused(tmp_path: Path) -> None:
+    import attrs  # noqa: PLC0415
+
+    from approvalflow import connect  # noqa: PLC0415
+    from approvalflow.testing import (  # noqa: PLC0415
+        ControllableClock,
+        RecordingMailer,
+        StaticLinks,
+    )
+    from tests.helpers import make_directory  # noqa: PLC0415
+
+    directory = make_directory()
+    directory.client_users["c1"] = attrs.evolve(
+        directory.client_users["c1"], email="claire-at-acme"
+    )
+    store = tmp_path / "s.sqlite3"
+    with connect(
+        f"sqlite:///{store}",
+        directory=directory,
+        clock=ControllableClock(START),
+        mailer=RecordingMailer(),
+        links=StaticLinks("https://p.example"),
+    ) as app:
+        app.request_approval("d1", by="f1")
+        app.notifier().run_once()
+    status = approvalflow_cli("deliveries", "status", "--db", str(store), cwd=tmp_path)
+    assert "refused for good: 1" in status.stdout
+    assert "'claire-at-acme' is not an email address" in status.stdout
+    retry = approvalflow_cli("deliveries", "retry", "--db", str(store), cwd=tmp_path)
+    assert retry.returncode == 0, retry.stderr
+    assert "1 refused deliveries will be tried again" in retry.stdout
+    status = approvalflow_cli("deliveries", "status", "--db", str(store), cwd=tmp_path)
+    assert "waiting: 1" in status.stdout
+    assert "refused for good: 0" in status.stdout
+    bad = approvalflow_cli(
+        "deliveries", "retry", "--event", "0", "--db", str(store), cwd=tmp_path
+    )
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from email.message import EmailMessage
 
+import attrs
 import pytest
 
 from approvalflow import Approvals, ApprovalState, ReminderPolicy
@@ -320,3 +321,92 @@ def test_switching_deliveries_on_for_an_existing_store(
     app.request_approval("d3", by="f1")
     deliver_all(notifier)
     assert [str(m["X-Approvalflow-Document"]) for m in mailer.sent] == ["d3"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "claire",
+        "claire@acme.example, eve@evil.example",
+        "claire@acme.example\r\nBcc: e@x",
+    ],
+)
+def test_an_address_that_can_never_work_blocks_no_one_and_is_retried_once_fixed(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+    bad: str,
+) -> None:
+    directory.link("acme", "c2", notify=True)
+    directory.client_users["c1"] = attrs.evolve(directory.client_users["c1"], email=bad)
+    app.request_approval("d1", by="f1")
+    app.request_approval("d2", by="f1")
+    deliver_all(notifier)
+    # Everyone else's mail went out; nothing waits; the queue is at the head.
+    assert [m["To"].addresses[0].username for m in mailer.sent] == ["marc", "marc"]
+    backlog = app.delivery_backlog()
+    assert backlog.waiting == ()
+    assert backlog.position == backlog.head
+    assert [d.address for d in backlog.refused] == [bad, bad]
+    assert all("is not an email address" in str(d.last_error) for d in backlog.refused)
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    assert "(refused: " in told[0].summary
+
+    # The directory is corrected; an operator asks for another try.
+    directory.client_users["c1"] = attrs.evolve(
+        directory.client_users["c1"], email="claire@acme.example"
+    )
+    assert app.retry_deliveries() == 2
+    assert len(app.delivery_backlog().waiting) == 2
+    notifier.run_once()
+    assert [m["To"].addresses[0].addr_spec for m in mailer.sent[2:]] == [
+        "claire@acme.example",
+        "claire@acme.example",
+    ]
+    after = app.delivery_backlog()
+    assert (after.waiting, after.refused) == ((), ())
+    notifier.run_once()
+    assert len(mailer.sent) == 4  # sent once each
+
+
+def test_retrying_one_event_leaves_the_others_refused(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+) -> None:
+    directory.client_users["c1"] = attrs.evolve(
+        directory.client_users["c1"], email="claire"
+    )
+    app.request_approval("d1", by="f1")
+    app.request_approval("d2", by="f1")
+    deliver_all(notifier)
+    first, second = app.delivery_backlog().refused
+    assert app.retry_deliveries(second.notification_id) == 1
+    assert app.retry_deliveries(second.notification_id) == 0  # already asked
+    notifier.run_once()  # still "claire": refused again, recorded again
+    assert [d.notification_id for d in app.delivery_backlog().refused] == [
+        first.notification_id,
+        second.notification_id,
+    ]
+    assert mailer.sent == []
+
+
+def test_a_retry_while_the_server_is_down_waits_for_the_next_pass(
+    app: Approvals, notifier: Notifier, mailer: FlakyMailer
+) -> None:
+    mailer.refuse.add("claire@acme.example")
+    app.request_approval("d1", by="f1")
+    deliver_all(notifier)
+    mailer.refuse.clear()
+    mailer.down = True
+    assert app.retry_deliveries() == 1
+    notifier.run_once()
+    assert len(app.delivery_backlog().waiting) == 1
+    mailer.down = False
+    notifier.run_once()
+    assert [m["To"].addresses[0].addr_spec for m in mailer.sent] == [
+        "claire@acme.example"
+    ]
+    assert app.delivery_backlog().waiting == ()

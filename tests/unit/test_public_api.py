@@ -42,6 +42,7 @@ DOCUMENTED_ERRORS = {
     "DeliveryError",
     "TemporaryDeliveryError",
     "PermanentDeliveryError",
+    "UndeliverableAddressError",
 }
 
 
@@ -74,7 +75,8 @@ def test_the_top_level_exports_are_pinned() -> None:
         "PlannedDelivery", "PortalLinks", "PortalNotifications", "PublishedEvent",
         "ReasonsNotOfferedError", "RebuildInProgressError", "Rejection",
         "RejectionRow", "ReminderPolicy", "SMTPMailer", "StatusFilter",
-        "SystemClock", "TemporaryDeliveryError", "UnknownDocumentError",
+        "SystemClock", "TemporaryDeliveryError", "UndeliverableAddressError",
+        "UnknownDocumentError",
         "ViewPosition", "ViewRunner", "Worker", "WorkerPass",
         "approval_request_id", "connect",
     }  # fmt: skip

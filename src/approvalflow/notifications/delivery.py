@@ -177,6 +177,7 @@ class Notifier:
         """
         if not self._renew():
             return DeliveryPass(leased_elsewhere=True)
+        retried = self._retry_requested()
         position = self.store.position()
         events = sent = refused = 0
         for notification_id, event in read_events(self.app, position, max_events):
@@ -191,7 +192,76 @@ class Notifier:
                 break  # another worker took over meanwhile; it carries on
             position = notification_id
             events += 1
-        return DeliveryPass(events=events, sent=sent, refused=refused)
+        return DeliveryPass(
+            events=events, sent=sent + retried.sent, refused=refused + retried.refused
+        )
+
+    def _retry_requested(self) -> DeliveryPass:
+        """Send the deliveries an operator asked to try again.
+
+        They are behind the position (their events were delivered, these
+        refused): each goes to the recipient's address as the directory has
+        it now, once; a refusal is recorded again, a temporary failure
+        leaves it for the next pass. They never hold the queue.
+        """
+        sent = refused = 0
+        for delivery in self.store.retries():
+            found = read_events(self.app, delivery.notification_id - 1, 1)
+            if not found or found[0][0] != delivery.notification_id:
+                continue
+            now = self.app.clock.now()
+            current = self._current_recipient(delivery)
+            try:
+                self._send(current, found[0][1], now)
+            except PermanentDeliveryError as exc:
+                self.store.update(
+                    attrs.evolve(
+                        current,
+                        status="refused",
+                        attempts=delivery.attempts + 1,
+                        done_at=now,
+                        last_error=str(exc),
+                    )
+                )
+                refused += 1
+            except Exception as exc:
+                self.store.update(
+                    attrs.evolve(
+                        current,
+                        attempts=delivery.attempts + 1,
+                        last_error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
+                break  # the server is down: the next pass tries again
+            else:
+                self.store.update(
+                    attrs.evolve(
+                        current,
+                        status="sent",
+                        attempts=delivery.attempts + 1,
+                        done_at=now,
+                        last_error=None,
+                    )
+                )
+                sent += 1
+        return DeliveryPass(sent=sent, refused=refused)
+
+    def _current_recipient(self, delivery: PlannedDelivery) -> PlannedDelivery:
+        """The delivery with its person's address as the directory has it now."""
+        if delivery.channel != "email":
+            return delivery
+        directory = self.app.directory
+        person = directory.client_user(delivery.recipient_id) or directory.firm_member(
+            delivery.recipient_id
+        )
+        if person is None:
+            return delivery
+        return attrs.evolve(
+            delivery,
+            recipient_name=person.name,
+            address=person.email,
+            language=person.language,
+        )
 
     def stop(self) -> None:
         """Give the lease up so another worker can take over at once."""

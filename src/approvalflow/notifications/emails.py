@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from email import errors as email_errors
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -25,8 +26,17 @@ import attrs
 import jinja2
 
 from approvalflow.domain.errors import ConfigurationError
+from approvalflow.ports import PermanentDeliveryError
 
-__all__ = ["KINDS", "LANGUAGES", "EmailComposer", "Recipient", "header_safe"]
+__all__ = [
+    "KINDS",
+    "LANGUAGES",
+    "EmailComposer",
+    "Recipient",
+    "UndeliverableAddressError",
+    "header_safe",
+    "recipient_address",
+]
 
 #: The languages templates exist in.
 LANGUAGES = ("en", "fr")
@@ -46,6 +56,35 @@ def header_safe(text: str) -> str:
     whatever the interpreter's patch level.
     """
     return _CONTROL.sub(" ", text).replace("=?", "= ?").strip()
+
+
+class UndeliverableAddressError(PermanentDeliveryError):
+    """A recipient's address can never be sent to (no ``@``, a list, a line break).
+
+    Delivery records it as refused for that recipient and goes on with every
+    other message; once the address is corrected in the directory, an
+    operator asks for another try (``approvalflow deliveries retry``).
+    """
+
+    def __init__(self, address: str, problem: str) -> None:
+        self.address = address
+        super().__init__(
+            f"{address!r} is not an email address ({problem}); allowed: one "
+            "address such as name@example.com, without line breaks or commas"
+        )
+
+
+def recipient_address(name: str, email: str) -> Address:
+    """The ``To`` address for ``email``, or :class:`UndeliverableAddressError`."""
+    if any(ch in email for ch in "\r\n,;") or not email.strip():
+        raise UndeliverableAddressError(email, "empty, a list or a line break")
+    try:
+        address = Address(display_name=header_safe(name), addr_spec=email.strip())
+    except (ValueError, IndexError, email_errors.MessageError) as exc:
+        raise UndeliverableAddressError(email, str(exc)) from exc
+    if not address.username or not address.domain:
+        raise UndeliverableAddressError(email, "no user or no domain")
+    return address
 
 
 @attrs.frozen
@@ -140,10 +179,7 @@ class EmailComposer:
         message["From"] = Address(
             display_name=self.firm_name, addr_spec=self.sender.addr_spec
         )
-        message["To"] = Address(
-            display_name=header_safe(recipient.name),
-            addr_spec=header_safe(recipient.email),
-        )
+        message["To"] = recipient_address(recipient.name, recipient.email)
         message["Message-ID"] = self.message_id(key, recipient)
         message["Date"] = format_datetime(at)
         # Machine-readable facts, so hosts and tests can sort mail unparsed.

@@ -36,7 +36,9 @@ class PlannedDelivery:
     #: Email address, account id (portal) or firm member id (inbox).
     address: str
     language: str | None = None
-    #: ``pending``, ``sent`` or ``refused`` (refused for good, not retried).
+    #: ``pending``, ``sent``, ``refused`` (for good: not retried unless an
+    #: operator asks) or ``retry`` (an operator asked to try a refused one
+    #: again; the worker does, with the recipient's current address).
     status: str = "pending"
     attempts: int = 0
     next_attempt_at: datetime | None = None
@@ -91,6 +93,14 @@ class DeliveryStore(Protocol):
 
     def backlog(self, head: int) -> Backlog:
         """The state of deliveries, for operators."""
+        ...
+
+    def requeue(self, notification_id: int | None = None) -> int:
+        """Mark refused deliveries (of one event, or all) for another try."""
+        ...
+
+    def retries(self) -> list[PlannedDelivery]:
+        """Deliveries an operator asked to try again, oldest first."""
         ...
 
 
@@ -157,8 +167,29 @@ class MemoryDeliveryStore:
             return Backlog(
                 position=self._position,
                 head=head,
-                waiting=tuple(d for d in rows if d.status == "pending"),
+                waiting=tuple(d for d in rows if d.status in ("pending", "retry")),
                 refused=tuple(d for d in rows if d.status == "refused"),
                 lease_holder=holder,
                 lease_until=until,
             )
+
+    def requeue(self, notification_id: int | None = None) -> int:
+        """Mark refused deliveries for another try; return how many."""
+        with self._lock:
+            count = 0
+            for nid, plan in self._plans.items():
+                if notification_id is not None and nid != notification_id:
+                    continue
+                for i, d in enumerate(plan):
+                    if d.status == "refused":
+                        plan[i] = attrs.evolve(d, status="retry", done_at=None)
+                        count += 1
+            return count
+
+    def retries(self) -> list[PlannedDelivery]:
+        """Deliveries marked for another try, oldest first."""
+        with self._lock:
+            found = [
+                d for plan in self._plans.values() for d in plan if d.status == "retry"
+            ]
+        return sorted(found, key=lambda d: (d.notification_id, d.seq))

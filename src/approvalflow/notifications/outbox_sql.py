@@ -150,21 +150,44 @@ class SQLDeliveryStore:
             )
             state = c.fetchone()
             found: dict[str, list[PlannedDelivery]] = {}
-            for status in ("pending", "refused"):
+            for status in ("pending", "refused", "retry"):
                 c.execute(
                     f"SELECT {_COLUMNS} FROM {self.table}"
                     " WHERE status = ? ORDER BY notification_id, seq",
                     [status],
                 )
                 found[status] = [_row(r) for r in c.fetchall()]
+        waiting = sorted(
+            found["pending"] + found["retry"], key=lambda d: (d.notification_id, d.seq)
+        )
         return Backlog(
             position=int(state["position"]),
             head=head,
-            waiting=tuple(found["pending"]),
+            waiting=tuple(waiting),
             refused=tuple(found["refused"]),
             lease_holder=state["lease_holder"],
             lease_until=parse_time(state["lease_until"]),
         )
+
+    def requeue(self, notification_id: int | None = None) -> int:
+        """Mark refused deliveries (of one event, or all) for another try."""
+        where = "" if notification_id is None else " AND notification_id = ?"
+        with self._write() as c:
+            c.execute(
+                f"UPDATE {self.table} SET status = 'retry', done_at = NULL"
+                f" WHERE status = 'refused'{where}",
+                [] if notification_id is None else [notification_id],
+            )
+            return int(c.rowcount)
+
+    def retries(self) -> list[PlannedDelivery]:
+        """Deliveries marked for another try, oldest first."""
+        with self._read() as c:
+            c.execute(
+                f"SELECT {_COLUMNS} FROM {self.table}"
+                " WHERE status = 'retry' ORDER BY notification_id, seq"
+            )
+            return [_row(r) for r in c.fetchall()]
 
 
 def _values(d: PlannedDelivery) -> list[Any]:

@@ -602,3 +602,27 @@ class StorageContract:
                 "Claire Dupont <claire@dupont.example>"
             ]
             assert again.delivery_backlog().waiting == ()
+
+    def test_refused_deliveries_can_be_tried_again(self) -> None:
+        clock = ControllableClock(_START)
+        ports = self._ports(clock)
+        directory = ports["directory"]
+        claire = directory.client_users["claire"]
+        directory.client_users["claire"] = attrs.evolve(claire, email="claire")
+        mailer = RecordingMailer()
+        links = StaticLinks("https://portal.example")
+        with self.open(**ports, mailer=mailer, links=links) as app:
+            app.request_approval("tax-2025", by="anna")
+            notifier = app.notifier(worker="contract")
+            notifier.run_once()
+            assert mailer.sent == []
+            [refused] = app.delivery_backlog().refused
+            directory.client_users["claire"] = claire
+            assert app.retry_deliveries(refused.notification_id) == 1
+            notifier.run_once()
+            notifier.stop()
+            assert [m["To"].addresses[0].addr_spec for m in mailer.sent] == [
+                "claire@dupont.example"
+            ]
+            backlog = app.delivery_backlog()
+            assert (backlog.waiting, backlog.refused) == ((), ())
