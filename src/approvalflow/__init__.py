@@ -38,6 +38,10 @@ from approvalflow.domain.errors import (
     InvalidStateError,
     NotAuthorizedError,
     NotPendingError,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreUnavailableError,
     UnknownDocumentError,
 )
 from approvalflow.domain.values import (
@@ -143,6 +147,10 @@ __all__ = [
     "ReminderPolicy",
     "SMTPMailer",
     "StatusFilter",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreUnavailableError",
     "SystemClock",
     "TemporaryDeliveryError",
     "UndeliverableAddressError",

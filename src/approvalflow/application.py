@@ -37,6 +37,7 @@ from approvalflow._queries import (
     Queries,
     ViewPosition,
 )
+from approvalflow._store_errors import translating_store_errors
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.validation import check_int
@@ -80,12 +81,15 @@ class DeliveryPorts:
     lease_clock: Clock | None = None
 
 
+@translating_store_errors
 class Approvals:
     """Ask clients to approve documents, and know where each approval stands.
 
     Build one with :func:`approvalflow.connect`; use it in a ``with`` block
     (or call :meth:`close`) so its database connections are released. One
-    instance may be shared by a web server's threads.
+    instance may be shared by a web server's threads. A database failure is
+    a :class:`~approvalflow.StoreError` (busy, unavailable or corrupt),
+    never the driver's own exception.
     """
 
     def __init__(

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import attrs
 
 from approvalflow._log import ApprovalLog
+from approvalflow._store_errors import store_error
 from approvalflow.application import Approvals, DeliveryPorts
 from approvalflow.clocks import SystemClock
 from approvalflow.domain.errors import ConfigurationError
@@ -297,7 +298,13 @@ def connect(
     except ConfigurationError:
         raise
     except Exception as exc:
-        msg = f"cannot open the approvals store ({url or 'default'}): {exc}"
+        where = url or "default"
+        typed = store_error(exc)
+        if typed is not None:
+            raise type(typed)(
+                f"cannot open the approvals store ({where}): {typed}"
+            ) from exc
+        msg = f"cannot open the approvals store ({where}): {exc}"
         raise ConfigurationError(msg) from exc
     return Approvals(
         log,

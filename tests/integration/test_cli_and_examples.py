@@ -339,3 +339,13 @@ def test_deliveries_retry_requeues_what_was_refused(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
+
+
+def test_a_file_that_is_not_a_store_gets_a_message_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "crm.sqlite3").write_bytes(b"not a database at all\n")
+    shown = approvalflow_cli("history", "d1", "--db", "crm.sqlite3", cwd=tmp_path)
+    assert shown.returncode == 1
+    assert "not an approvalflow store or is damaged" in shown.stderr
+    assert "Traceback" not in shown.stderr

@@ -43,6 +43,10 @@ DOCUMENTED_ERRORS = {
     "TemporaryDeliveryError",
     "PermanentDeliveryError",
     "UndeliverableAddressError",
+    "StoreError",
+    "StoreBusyError",
+    "StoreUnavailableError",
+    "StoreCorruptError",
 }
 
 
@@ -75,6 +79,7 @@ def test_the_top_level_exports_are_pinned() -> None:
         "PlannedDelivery", "PortalLinks", "PortalNotifications", "PublishedEvent",
         "ReasonsNotOfferedError", "RebuildInProgressError", "Rejection",
         "RejectionRow", "ReminderPolicy", "SMTPMailer", "StatusFilter",
+        "StoreBusyError", "StoreCorruptError", "StoreError", "StoreUnavailableError",
         "SystemClock", "TemporaryDeliveryError", "UndeliverableAddressError",
         "UnknownDocumentError",
         "ViewPosition", "ViewRunner", "Worker", "WorkerPass",

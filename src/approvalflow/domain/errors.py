@@ -18,6 +18,10 @@ __all__ = [
     "InvalidStateError",
     "NotAuthorizedError",
     "NotPendingError",
+    "StoreBusyError",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreUnavailableError",
     "UnknownDocumentError",
 ]
 
@@ -138,3 +142,32 @@ class ConcurrentChangeError(ApprovalFlowError):
 
 class ConfigurationError(ApprovalFlowError):
     """approvalflow was wired or configured wrongly (URL, ports, settings)."""
+
+
+class StoreError(ApprovalFlowError):
+    """The store failed to read or record; ``retriable`` says whether to retry.
+
+    Nothing was recorded by the command that met it.
+    """
+
+    #: Whether trying again later may succeed.
+    retriable = False
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's write lock too long: try again."""
+
+    retriable = True
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached or dropped the connection: try again."""
+
+    retriable = True
+
+
+class StoreCorruptError(StoreError):
+    """The file or database is not an approvalflow store, or is damaged.
+
+    Retrying will not help: restore it from a backup or point at the right one.
+    """
