@@ -22,6 +22,7 @@ from approvalflow import (
     BatchRequest,
     ConfigurationError,
     DocumentAccountMismatchError,
+    DocumentFacts,
     DocumentNotVisibleError,
     EntryPoint,
     InvalidInputError,
@@ -31,6 +32,14 @@ from approvalflow import (
     ReminderPolicy,
     UnknownDocumentError,
     connect,
+)
+from approvalflow.domain.validation import (
+    MAX_COMMENT,
+    MAX_ID,
+    MAX_MESSAGE,
+    MAX_NAME,
+    MAX_REASON,
+    MAX_REASONS,
 )
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 from tests.helpers import START, stored_records
@@ -466,3 +475,59 @@ def test_an_invoice_is_paid_by_the_clients_of_the_account_it_was_locked_in(
     )
     app.mark_invoice_paid("d1", invoice_id="INV-9", by="g1")
     assert app.status("d1").pending_payment is False
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("message", MAX_MESSAGE),
+        ("comment", MAX_COMMENT),
+        ("reason", MAX_REASON),
+    ],
+)
+def test_texts_of_exactly_the_maximum_length_are_kept_one_more_is_refused(
+    app: Approvals, field: str, limit: int
+) -> None:
+    if field != "message":
+        app.request_approval("d1", by="f1")
+
+    def attempt(length: int) -> None:
+        text = "x" * length
+        if field == "message":
+            app.request_approval("d1", by="f1", message=text)
+        elif field == "comment":
+            app.approve("d1", by="c1", comment=text)
+        else:
+            app.reject("d1", by="c1", reasons=[text])
+
+    refused(app, InvalidInputError, lambda: attempt(limit + 1), match=f"{limit + 1:,}")
+    attempt(limit)
+    expected = {
+        "message": ApprovalState.PENDING,
+        "comment": ApprovalState.APPROVED,
+        "reason": ApprovalState.REJECTED,
+    }
+    assert app.status("d1").state is expected[field]
+
+
+def test_names_and_ids_of_exactly_the_maximum_length_are_kept(
+    app: Approvals, directory: InMemoryDirectory
+) -> None:
+    long_id = "d" * MAX_ID
+    facts = DocumentFacts(long_id, "acme", "n" * MAX_NAME, "pdf", "u" * MAX_NAME)
+    directory.add_document(facts)
+    assert app.request_approval(long_id, by="f1").document.name == "n" * MAX_NAME
+    with pytest.raises(InvalidInputError, match="document_id"):
+        app.request_approval(long_id + "d", by="f1")
+    with pytest.raises(InvalidInputError, match="name"):
+        DocumentFacts("d9", "acme", "n" * (MAX_NAME + 1), "pdf", "Anna")
+
+
+def test_the_maximum_number_of_reasons_is_kept_one_more_is_refused(
+    app: Approvals,
+) -> None:
+    app.request_approval("d1", by="f1")
+    too_many = [f"reason {n}" for n in range(MAX_REASONS + 1)]
+    refused(app, InvalidInputError, lambda: app.reject("d1", by="c1", reasons=too_many))
+    app.reject("d1", by="c1", reasons=too_many[:MAX_REASONS])
+    assert app.status("d1").state is ApprovalState.REJECTED

@@ -40,12 +40,16 @@ class FlakyMailer(RecordingMailer):
         super().__init__()
         self.down = False
         self.refuse: set[str] = set()
+        #: Addresses the server answers "try later" for (4xx), until cleared.
+        self.later: set[str] = set()
         self.attempts = 0
 
     def send(self, message: EmailMessage) -> None:
         self.attempts += 1
         if self.down:
             raise TemporaryDeliveryError("server down")
+        if message["To"].addresses[0].addr_spec in self.later:
+            raise TemporaryDeliveryError("451 try again later")
         if message["To"].addresses[0].addr_spec in self.refuse:
             raise PermanentDeliveryError("550 mailbox unavailable")
         super().send(message)
@@ -410,3 +414,43 @@ def test_a_retry_while_the_server_is_down_waits_for_the_next_pass(
         "claire@acme.example"
     ]
     assert app.delivery_backlog().waiting == ()
+
+
+def test_after_a_temporary_failure_the_messages_already_sent_are_not_sent_again(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+    clock: ControllableClock,
+) -> None:
+    directory.link("acme", "c2", notify=True)
+    mailer.later.add("marc@acme.example")
+    app.request_approval("d1", by="f1")
+    notifier.run_once()  # Claire's goes, Marc's server says "later"
+    assert [m["To"].addresses[0].username for m in mailer.sent] == ["claire"]
+    mailer.later.clear()
+    clock.advance(minutes=31)  # past the first back-off
+    deliver_all(notifier)
+    assert [m["To"].addresses[0].username for m in mailer.sent] == ["claire", "marc"]
+
+
+def test_html_emails_escape_what_people_wrote(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+) -> None:
+    facts = directory.documents["d1"].facts
+    directory.add_document(attrs.evolve(facts, name='<img src=x onerror="alert(1)">'))
+    app.request_approval("d1", by="f1", message="<script>alert(2)</script> & <b>")
+    deliver_all(notifier)
+    html_part = mailer.sent[0].get_body(("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    assert "<script>" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt; &amp; &lt;b&gt;" in html
+    text_part = mailer.sent[0].get_body(("plain",))
+    assert text_part is not None
+    # The plain-text part shows the text as written.
+    assert "<script>alert(2)</script> & <b>" in text_part.get_content()

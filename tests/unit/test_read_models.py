@@ -404,3 +404,19 @@ def test_export_audit_to_something_that_is_not_a_file_is_refused(
     app.request_approval("d1", by="f1")
     with pytest.raises(InvalidInputError, match="out: got object, which has no write"):
         app.export_audit("d1", object(), fmt="jsonl")  # type: ignore[arg-type]
+
+
+def test_a_paid_invoice_leaves_the_pending_payment_lists(
+    app: Approvals, clock: ControllableClock
+) -> None:
+    app.request_approval("d1", by="f1")
+    app.lock_to_invoice("d1", invoice_id="INV-1", by="f1")
+    assert ids(app.recent(filters=["pending_payment"])) == ["d1"]
+    assert ids(app.approvals_tab("acme", filters=["pending_payment"])) == ["d1"]
+    clock.advance(minutes=1)
+    app.mark_invoice_paid("d1", invoice_id="INV-1", by="c1")
+    assert ids(app.recent(filters=["pending_payment"])) == []
+    assert ids(app.approvals_tab("acme", filters=["pending_payment"])) == []
+    [row] = app.recent().rows
+    assert row.pending_payment is False
+    assert app.document_as_of("d1", clock.now()) == row
