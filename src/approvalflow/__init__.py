@@ -11,9 +11,10 @@ Start with :func:`connect`::
 The public API is what this module exports, plus the modules
 :mod:`approvalflow.ports` (the ports and their records),
 :mod:`approvalflow.storage` (for storage adapters), :mod:`approvalflow.testing`
-(in-memory ports for a host's tests) and :mod:`approvalflow.testing.contracts`
-(the test suites an adapter passes). Every other module is internal and may
-change without notice.
+(in-memory ports for a host's tests), :mod:`approvalflow.testing.contracts`
+(the test suites an adapter passes) and :mod:`approvalflow.audit_verify` (the
+audit chain's verifier, standard library only). Every other module is
+internal and may change without notice.
 """
 
 from approvalflow._queries import (

@@ -107,11 +107,14 @@ class ApprovalLog(Application[UUID]):
     @property
     def refresh_views_after_write(self) -> bool:
         """Whether commands write the read models in their own transaction."""
-        return getattr(self.recorder, "inline", None) is not None
+        return self._inline.views
 
     @refresh_views_after_write.setter
     def refresh_views_after_write(self, value: bool) -> None:
-        setattr(self.recorder, "inline", self._inline if value else None)  # noqa: B010
+        # The recorder always calls the writer: the audit chain is written
+        # with every event, read models only when asked.
+        setattr(self.recorder, "inline", self._inline)  # noqa: B010
+        self._inline.views = bool(value)
 
     @property
     def deliveries(self) -> DeliveryStore:

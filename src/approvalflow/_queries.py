@@ -9,17 +9,28 @@ and "as of" queries fold the events themselves.
 
 from __future__ import annotations
 
+import base64
 import csv
+import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
+from uuid import UUID
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError
 
 from approvalflow._log import ApprovalLog
+from approvalflow.audit_verify import (
+    BUNDLE_FORMAT,
+    LOG_START,
+    Report,
+    StoredRecord,
+    verify,
+)
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_request_id
 from approvalflow.domain.errors import (
     InvalidInputError,
@@ -259,6 +270,83 @@ class Queries:
                 writer.writerow({k: _csv_cell(v) for k, v in record.items()})
         return len(records)
 
+    def verify_audit(self, expected_head: str | None = None) -> Report:
+        """See :meth:`Approvals.verify_audit`."""
+        if expected_head is not None and not _HEX64.fullmatch(str(expected_head)):
+            raise InvalidInputError(
+                "expected_head", f"got {expected_head!r}", "64 lowercase hex digits"
+            )
+        chain = self.log.views.chain
+        return verify(
+            self._stored_records(),
+            chain.records(),
+            checkpoint=chain.checkpoint(),
+            expected_head=expected_head,
+        )
+
+    def export_audit_bundle(self, out: IO[str]) -> int:
+        """See :meth:`Approvals.export_audit_bundle`."""
+        if not callable(getattr(out, "write", None)):
+            raise InvalidInputError(
+                "out",
+                f"got {type(out).__name__}, which has no write()",
+                "a text file or stream open for writing",
+            )
+        chain = self.log.views.chain
+        links = list(chain.records())
+        events = [
+            {
+                "notification_id": r.notification_id,
+                "originator_id": r.originator_id,
+                "originator_version": r.originator_version,
+                "topic": r.topic,
+                "state": base64.b64encode(r.state).decode(),
+            }
+            for r in self._stored_records()
+        ]
+        head = links[-1] if links else None
+        bundle = {
+            "format": BUNDLE_FORMAT,
+            "algorithm": "sha256",
+            "exported_at": self.log.clock.now().isoformat(),
+            "checkpoint": chain.checkpoint(),
+            "head": {
+                "notification_id": head.notification_id if head else 0,
+                "log_hash": head.log_hash if head else LOG_START,
+            },
+            "events": events,
+            "chain": [dataclasses.asdict(link) for link in links],
+        }
+        json.dump(bundle, out, indent=1, sort_keys=True)
+        out.write("\n")
+        return len(events)
+
+    def document_of(self, originator_id: str) -> str | None:
+        """The document id of a record, from its first event (if readable)."""
+        try:
+            first = next(iter(self.log.events.get(UUID(originator_id), lte=1)), None)
+        except Exception:
+            return None
+        return getattr(first, "document_id", None)
+
+    def _stored_records(self) -> Iterator[StoredRecord]:
+        after = 0
+        while True:
+            batch = self.log.recorder.select_notifications(
+                start=after, limit=5_000, inclusive_of_start=False
+            )
+            if not batch:
+                return
+            for n in batch:
+                yield StoredRecord(
+                    n.id,
+                    str(n.originator_id),
+                    n.originator_version,
+                    n.topic,
+                    bytes(n.state),
+                )
+            after = batch[-1].id
+
     def client_view(self, document_id: str) -> ClientView:
         """See :meth:`Approvals.client_view`."""
         doc_id = check_identifier("document_id", document_id)
@@ -339,6 +427,8 @@ def _csv_cell(value: Any) -> Any:
         return "'" + value
     return value
 
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 _CSV_FIELDS = (
     "document_id",

@@ -38,6 +38,7 @@ from approvalflow._queries import (
     ViewPosition,
 )
 from approvalflow._store_errors import translating_store_errors
+from approvalflow.audit_verify import Report
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.validation import check_int
@@ -502,6 +503,30 @@ class Approvals:
     def views_status(self) -> list[ViewPosition]:
         """Each read model's position against the head of the event log."""
         return self._queries.views_status()
+
+    def verify_audit(self, expected_head: str | None = None) -> Report:
+        """Check every stored event against the hashes recorded with it.
+
+        Reports each event modified, deleted, inserted outside approvalflow,
+        reordered or given another topic since it was recorded, and hashes
+        edited to match (see :mod:`approvalflow.audit_verify`). The report's
+        ``head`` is the chain's last hash: keep it elsewhere and pass it as
+        ``expected_head`` later, so that rewriting the whole chain shows too.
+        """
+        return self._queries.verify_audit(expected_head)
+
+    def export_audit_bundle(self, out: IO[str]) -> int:
+        """Write every event and its hashes as one JSON bundle; return the count.
+
+        The bundle is checked without approvalflow or the database by the
+        standard-library module :mod:`approvalflow.audit_verify`
+        (``python audit_verify.py bundle.json``).
+        """
+        return self._queries.export_audit_bundle(out)
+
+    def document_of(self, originator_id: str) -> str | None:
+        """The document id of a stored record (as findings name records)."""
+        return self._queries.document_of(originator_id)
 
     def refresh_views(self) -> int:
         """Apply every event not yet in the read models; return how many.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import logging
 import math
 import re
@@ -103,7 +104,29 @@ def history(document_id: str, db: str | None) -> None:
         say(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
 
 
-@main.command()
+class _AuditGroup(click.Group):
+    """``audit DOCUMENT_ID`` still exports a trail; ``audit verify|export`` too."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "trail", self.commands["trail"], args
+        return super().resolve_command(ctx, args)
+
+
+@main.group(cls=_AuditGroup)
+def audit() -> None:
+    """A document's audit trail, and the tamper-evident chain of every event.
+
+    `audit DOCUMENT_ID` (or `audit trail DOCUMENT_ID`) exports one
+    document's trail; `audit verify` checks every stored event against the
+    hashes recorded with it; `audit export` writes a bundle anyone can check
+    without the database.
+    """
+
+
+@audit.command("trail")
 @click.argument("document_id")
 @click.option("--db", default=None, help=_DB_HELP)
 @click.option(
@@ -114,12 +137,76 @@ def history(document_id: str, db: str | None) -> None:
     show_default=True,
     help="JSON Lines (one event per line) or CSV.",
 )
-def audit(document_id: str, db: str | None, fmt: str) -> None:
+def audit_trail(document_id: str, db: str | None, fmt: str) -> None:
     """Export a document's audit trail (every event: when, who, what)."""
     with _store(db) as app:
         written = app.export_audit(document_id, sys.stdout, fmt=fmt)
     if not written:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
+
+
+@audit.command("verify")
+@click.option("--db", default=None, help=_DB_HELP)
+@click.option(
+    "--bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Check an exported bundle instead of a store (no database needed).",
+)
+@click.option(
+    "--head",
+    default=None,
+    help="The chain's head kept elsewhere (from an earlier verify or export).",
+)
+def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -> None:
+    """Check every event against the hashes recorded with it.
+
+    Exits 0 when the history verifies, 1 when something was modified,
+    deleted, inserted, reordered or given another topic (each is listed).
+    """
+    from approvalflow.audit_verify import verify_bundle  # noqa: PLC0415
+
+    if bundle is not None:
+        try:
+            with Path(bundle).open(encoding="utf-8") as handle:
+                report = verify_bundle(json.load(handle), head)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            msg = f"cannot read {bundle!r} as an audit bundle: {exc}"
+            raise click.ClickException(msg) from exc
+        documents: dict[str, str | None] = {}
+    else:
+        with _store(db, refresh_views_on_read=False) as app:
+            report = app.verify_audit(head)
+            documents = {
+                f.originator_id: app.document_of(f.originator_id)
+                for f in report.findings
+            }
+    for line in report.lines(documents):
+        say(line)
+    if not report.ok:
+        sys.exit(1)
+
+
+@audit.command("export")
+@click.option("--db", default=None, help=_DB_HELP)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The bundle file to write (JSON).",
+)
+def audit_export(db: str | None, out: str) -> None:
+    """Write every event and its hashes to a bundle anyone can verify offline.
+
+    Check it with `approvalflow audit verify --bundle FILE`, or with the
+    standard-library module approvalflow/audit_verify.py alone.
+    """
+    with (
+        _store(db, refresh_views_on_read=False) as app,
+        Path(out).open("w", encoding="utf-8") as handle,
+    ):
+        count = app.export_audit_bundle(handle)
+    click.echo(f"{count} event(s) written to {out}")
 
 
 @main.group()
@@ -362,8 +449,8 @@ def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
     type=float,
     default=5.0,
     show_default=True,
-    callback=lambda _c, _p, v: _seconds("--interval", v, low=0.1, high=3600),
-    help="Seconds between passes when idle (0.1 to 3600).",
+    callback=lambda _c, _p, v: _seconds("--interval", v, low=0.01, high=3600),
+    help="Seconds between passes when idle (0.01 to 3600).",
 )
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(**options: Any) -> None:

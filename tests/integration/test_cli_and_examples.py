@@ -262,8 +262,8 @@ WORKER = (
 @pytest.mark.parametrize(
     ("extra", "problem"),
     [
-        (("--interval", "0"), "--interval must be a number of seconds from 0.1"),
-        (("--interval", "-1"), "--interval must be a number of seconds from 0.1"),
+        (("--interval", "0"), "--interval must be a number of seconds from 0.01"),
+        (("--interval", "-1"), "--interval must be a number of seconds from 0.01"),
         (("--interval", "nan"), "--interval must be a number of seconds"),
         (("--interval", "3601"), "--interval must be a number of seconds"),
         (("--smtp-timeout", "nan"), "--smtp-timeout must be a number of seconds"),
@@ -284,7 +284,7 @@ def test_worker_settings_are_refused_with_what_is_allowed(
 @pytest.mark.parametrize(
     ("extra", "spec"),
     [
-        (("--interval", "0.1"), "approvalflow.demo:demo_directory"),
+        (("--interval", "0.01"), "approvalflow.demo:demo_directory"),
         (("--interval", "3600"), "approvalflow.demo:demo_directory"),
         # A class is instantiated (it has a document() method as a class
         # attribute, which once made it pass for an instance).

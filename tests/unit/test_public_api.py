@@ -23,6 +23,7 @@ PUBLIC_MODULES = (
     "approvalflow.storage",
     "approvalflow.testing",
     "approvalflow.testing.contracts",
+    "approvalflow.audit_verify",
 )
 # Every error the docs name a host may catch.
 DOCUMENTED_ERRORS = {

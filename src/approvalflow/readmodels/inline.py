@@ -46,11 +46,18 @@ __all__ = [
 
 
 class InlineWriter:
-    """Folds just-recorded events into the read models, given the cursor."""
+    """Chains just-recorded events and folds them into the read models.
+
+    The recorders call it inside the transaction that inserts the events.
+    The audit chain is always written; the read models only while
+    :attr:`views` is true (``refresh_views_after_write``).
+    """
 
     def __init__(self, store: ReadModelStore, application_name: str) -> None:
         self.store = store
         self.application_name = application_name
+        #: Whether the read models are written too (else they catch up later).
+        self.views = True
 
     def __call__(
         self,
@@ -65,6 +72,9 @@ class InlineWriter:
         arguments (``recorded_events``); events recorded another way are
         decoded here.
         """
+        self.store.chain.append(cursor, ids, stored)
+        if not self.views:
+            return
         domain_events = recorder_kwargs.get("recorded_events")
         if domain_events is None or len(domain_events) != len(stored):
             domain_events = [self.store.decode(s) for s in stored]

@@ -39,6 +39,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 
+from approvalflow._chain import AuditChain
 from approvalflow.domain.aggregate import approval_request_id
 from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.readmodels.base import ReadModel, Tx
@@ -166,6 +167,8 @@ class ReadModelStore:
         #: Turns a stored event back into a domain event.
         self.decode = decode
         self._hold_writers = hold_writers
+        #: Every recorded event's hashes (see :mod:`approvalflow.audit_verify`).
+        self.chain = AuditChain(backend)
         self.meta = f"{backend.prefix}approvalflow_views"
         self.positions = f"{backend.prefix}approvalflow_positions"
         self._set_position = _SET_POSITION.format(positions=self.positions)
@@ -175,6 +178,10 @@ class ReadModelStore:
         self.discarded_batches = 0
         with backend.write() as c:
             backend.serialize_ddl(c)
+            # Take the lock every insert of events takes before touching any
+            # other table, as inserts do: the same order everywhere, so a
+            # process opening the store never deadlocks with one writing.
+            hold_writers(c)
             c.execute(_META.format(meta=self.meta))
             c.execute(
                 _POSITIONS.format(
@@ -195,6 +202,11 @@ class ReadModelStore:
                 generation = self._generation(c)
                 self._create_tables(c, generation)
                 self._create_indexes(c, generation)
+            self.chain.create(c)
+            if not self.chain.started(c):
+                # A store recorded before the chain existed: hash what it
+                # holds now (event inserts are held back meanwhile).
+                self.chain.start(c, reader)
 
     # -- generations ---------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from approvalflow_django.db import DjangoDatabase
 from approvalflow_django.persistence import EVENTS_TABLE, DjangoApplicationRecorder
 
 __all__ = [
+    "CHAIN_TABLES",
     "DELIVERY_TABLES",
     "READ_MODEL_TABLES",
     "DjangoSQLBackend",
@@ -44,6 +45,8 @@ __all__ = [
 
 #: The read models' bookkeeping tables; the rows live in ``af<generation>_*``.
 READ_MODEL_TABLES = ("approvalflow_views", "approvalflow_positions")
+#: The audit chain's tables (every event's hashes; never rebuilt).
+CHAIN_TABLES = ("approvalflow_chain", "approvalflow_chain_meta")
 #: The delivery follower's tables.
 DELIVERY_TABLES = ("approvalflow_delivery_state", "approvalflow_deliveries")
 #: Tables of a read-model generation (``af3_documents``, ...).
@@ -202,7 +205,7 @@ class DjangoStorage:
         wanted = (
             names
             if names is not None
-            else (EVENTS_TABLE, *READ_MODEL_TABLES, *DELIVERY_TABLES)
+            else (EVENTS_TABLE, *READ_MODEL_TABLES, *CHAIN_TABLES, *DELIVERY_TABLES)
         )
         present = self.database.table_names()
         return [name for name in wanted if name not in present]
@@ -237,7 +240,7 @@ class DjangoStorage:
         ours = sorted(
             name
             for name in present
-            if name in (*READ_MODEL_TABLES, *DELIVERY_TABLES)
+            if name in (*READ_MODEL_TABLES, *CHAIN_TABLES, *DELIVERY_TABLES)
             or _GENERATION_TABLE.match(name)
         )
         with self.database.write() as c:

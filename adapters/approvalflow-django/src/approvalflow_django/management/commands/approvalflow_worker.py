@@ -26,8 +26,9 @@ def _interval(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        msg = f"the interval is a positive number of seconds, got {text!r}"
+    # As approvalflow worker: 0.01 to 3600 seconds ("nan" fails both checks).
+    if not 0.01 <= value <= 3600:
+        msg = f"the interval is a number of seconds from 0.01 to 3600, got {text!r}"
         raise ArgumentTypeError(msg)
     return value
 

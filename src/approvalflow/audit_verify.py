@@ -1,0 +1,377 @@
+r"""Verify an approvalflow audit chain: one module, standard library only.
+
+Every event approvalflow records is hashed when it is recorded, in the same
+transaction, into two chains:
+
+- **the document's chain**: ``stream_hash(v) = H(stream_hash(v-1) +
+  event_hash)``, starting from ``H("approvalflow-stream:" + originator_id)``;
+- **the log's chain**, over every event in recording order:
+  ``log_hash(n) = H(log_hash(previous) + ":" + n + ":" + stream_hash)``,
+  starting from ``H("approvalflow-log")``;
+
+where ``H`` is SHA-256 in hex and ``event_hash`` hashes what is stored:
+``H(originator_id + "\n" + version + "\n" + topic + "\n" + state)``.
+
+Editing an event changes its hash; deleting, inserting or reordering events
+breaks a chain; rewriting the chains to match changes the log's last hash
+(the *head*). Keep the head somewhere the store's administrator cannot edit
+(a ticket, an email, a notary) and compare it later: a matching head and a
+clean verification mean the history up to it is what was recorded.
+
+This module is all a third party needs to check an exported bundle
+(``approvalflow audit export``) without approvalflow or the database::
+
+    python audit_verify.py bundle.json [--head HASH]
+
+It exits 0 when the bundle verifies, 1 when it does not, and prints what it
+found.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "LOG_START",
+    "ChainRecord",
+    "Finding",
+    "Report",
+    "StoredRecord",
+    "event_hash",
+    "log_hash",
+    "main",
+    "stream_hash",
+    "stream_start",
+    "verify",
+    "verify_bundle",
+]
+
+#: The bundle format this module reads.
+BUNDLE_FORMAT = "approvalflow-audit-bundle/1"
+
+
+def _h(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+#: The log chain's starting value.
+LOG_START = _h(b"approvalflow-log")
+
+
+def event_hash(originator_id: str, version: int, topic: str, state: bytes) -> str:
+    """The hash of one stored event, as recorded."""
+    head = f"{originator_id}\n{version}\n{topic}\n".encode()
+    return _h(head + state)
+
+
+def stream_start(originator_id: str) -> str:
+    """A document chain's starting value."""
+    return _h(f"approvalflow-stream:{originator_id}".encode())
+
+
+def stream_hash(previous: str, event: str) -> str:
+    """The document chain after one more event."""
+    return _h(f"{previous}{event}".encode())
+
+
+def log_hash(previous: str, notification_id: int, stream: str) -> str:
+    """The log chain after one more event."""
+    return _h(f"{previous}:{notification_id}:{stream}".encode())
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """An event as the store holds it now."""
+
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+@dataclass(frozen=True)
+class ChainRecord:
+    """What was hashed for an event when it was recorded."""
+
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    event_hash: str
+    stream_hash: str
+    log_hash: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: what, where, and how it was seen."""
+
+    #: ``modified``, ``deleted``, ``inserted``, ``reordered``, ``retopiced``
+    #: or ``chain-broken`` (the hashes themselves were edited).
+    kind: str
+    originator_id: str
+    originator_version: int
+    notification_id: int
+    detail: str
+
+
+@dataclass
+class Report:
+    """The outcome of a verification."""
+
+    events: int = 0
+    #: Events recorded before the chain began (not covered by it).
+    before_checkpoint: int = 0
+    #: The notification id the chain starts after (0: from the first event).
+    checkpoint: int = 0
+    head_notification_id: int = 0
+    head: str = LOG_START
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found."""
+        return not self.findings
+
+    def lines(self, names: Mapping[str, str | None] | None = None) -> Iterator[str]:
+        """The report as text, one line at a time.
+
+        ``names`` gives a record's document id where it is known.
+        """
+        verdict = (
+            "VERIFIED" if self.ok else f"NOT VERIFIED: {len(self.findings)} problem(s)"
+        )
+        yield verdict
+        yield f"events checked: {self.events}"
+        if self.checkpoint:
+            yield (
+                f"chain starts after event #{self.checkpoint}: "
+                f"{self.before_checkpoint} earlier event(s) were recorded before "
+                "the chain existed and are hashed from that point on"
+            )
+        yield f"head: #{self.head_notification_id} {self.head}"
+        for f in self.findings:
+            name = (names or {}).get(f.originator_id)
+            record = f"document {name!r}" if name else f"record {f.originator_id}"
+            yield (
+                f"{f.kind}: {record} version {f.originator_version}"
+                f" (event #{f.notification_id}): {f.detail}"
+            )
+
+
+def verify(
+    stored: Iterable[StoredRecord],
+    chain: Iterable[ChainRecord],
+    *,
+    checkpoint: int = 0,
+    expected_head: str | None = None,
+) -> Report:
+    """Check the events the store holds against the chain recorded with them.
+
+    Both are read in notification order. ``checkpoint`` is the last event
+    recorded before the chain began (those are hashed into it, but were not
+    hashed when recorded). ``expected_head`` is a head kept elsewhere.
+    """
+    report = Report(checkpoint=checkpoint)
+    # What each stored event is, with its hash: the states are not kept.
+    by_id: dict[int, tuple[str, int, str, str]] = {}
+    for record in stored:
+        by_id[record.notification_id] = (
+            record.originator_id,
+            record.originator_version,
+            record.topic,
+            event_hash(
+                record.originator_id,
+                record.originator_version,
+                record.topic,
+                record.state,
+            ),
+        )
+    chained: dict[int, ChainRecord] = {}
+    log = LOG_START
+    streams: dict[str, tuple[int, str]] = {}
+    for link in chain:
+        chained[link.notification_id] = link
+        _check_link(link, by_id.get(link.notification_id), report)
+        previous_version, previous = streams.get(
+            link.originator_id, (0, stream_start(link.originator_id))
+        )
+        if link.originator_version != previous_version + 1:
+            report.findings.append(
+                Finding(
+                    "deleted"
+                    if link.originator_version > previous_version
+                    else "reordered",
+                    link.originator_id,
+                    link.originator_version,
+                    link.notification_id,
+                    f"the chain goes from version {previous_version} to "
+                    f"{link.originator_version}",
+                )
+            )
+        if stream_hash(previous, link.event_hash) != link.stream_hash or (
+            log_hash(log, link.notification_id, link.stream_hash) != link.log_hash
+        ):
+            report.findings.append(
+                Finding(
+                    "chain-broken",
+                    link.originator_id,
+                    link.originator_version,
+                    link.notification_id,
+                    "the recorded hashes do not follow from the ones before",
+                )
+            )
+        streams[link.originator_id] = (link.originator_version, link.stream_hash)
+        log = link.log_hash
+        report.head, report.head_notification_id = log, link.notification_id
+    for notification_id, (originator_id, version, _, _) in sorted(by_id.items()):
+        report.events += 1
+        if notification_id in chained:
+            continue
+        if notification_id <= checkpoint:
+            report.before_checkpoint += 1
+            continue
+        report.findings.append(
+            Finding(
+                "inserted",
+                originator_id,
+                version,
+                notification_id,
+                "this event was not hashed when recorded: it was added outside "
+                "approvalflow",
+            )
+        )
+    if expected_head is not None and expected_head != report.head:
+        report.findings.append(
+            Finding(
+                "chain-broken",
+                "-",
+                0,
+                report.head_notification_id,
+                f"the head is {report.head}, not the {expected_head} kept elsewhere",
+            )
+        )
+    return report
+
+
+def _check_link(
+    link: ChainRecord, record: tuple[str, int, str, str] | None, report: Report
+) -> None:
+    where = (link.originator_id, link.originator_version, link.notification_id)
+    if record is None:
+        report.findings.append(
+            Finding("deleted", *where, "the event is no longer in the store")
+        )
+        return
+    originator_id, version, topic, recomputed = record
+    if (originator_id, version) != (link.originator_id, link.originator_version):
+        report.findings.append(
+            Finding(
+                "reordered",
+                *where,
+                f"the store has record {originator_id} version {version} in this place",
+            )
+        )
+        return
+    if topic != link.topic:
+        report.findings.append(
+            Finding(
+                "retopiced",
+                *where,
+                f"the topic was {link.topic!r} and is now {topic!r}",
+            )
+        )
+        return
+    if recomputed != link.event_hash:
+        report.findings.append(
+            Finding(
+                "modified", *where, "the stored event differs from what was recorded"
+            )
+        )
+
+
+def verify_bundle(bundle: dict[str, Any], expected_head: str | None = None) -> Report:
+    """Verify an exported bundle (see :data:`BUNDLE_FORMAT`)."""
+    if bundle.get("format") != BUNDLE_FORMAT:
+        msg = f"not an audit bundle of format {BUNDLE_FORMAT!r}"
+        raise ValueError(msg)
+    events: Sequence[dict[str, Any]] = bundle["events"]
+    stored = [
+        StoredRecord(
+            int(e["notification_id"]),
+            str(e["originator_id"]),
+            int(e["originator_version"]),
+            str(e["topic"]),
+            base64.b64decode(e["state"]),
+        )
+        for e in events
+    ]
+    chain = [
+        ChainRecord(
+            int(c["notification_id"]),
+            str(c["originator_id"]),
+            int(c["originator_version"]),
+            str(c["topic"]),
+            str(c["event_hash"]),
+            str(c["stream_hash"]),
+            str(c["log_hash"]),
+        )
+        for c in bundle["chain"]
+    ]
+    report = verify(
+        stored,
+        chain,
+        checkpoint=int(bundle.get("checkpoint", 0)),
+        expected_head=expected_head,
+    )
+    recorded_head = bundle.get("head", {}).get("log_hash")
+    if recorded_head is not None and recorded_head != report.head:
+        report.findings.append(
+            Finding(
+                "chain-broken",
+                "-",
+                0,
+                report.head_notification_id,
+                f"the bundle states head {recorded_head}, "
+                f"its chain ends at {report.head}",
+            )
+        )
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python audit_verify.py BUNDLE [--head HASH]``: 0 verified, 1 not, 2 misuse."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    head = None
+    if "--head" in args:
+        at = args.index("--head")
+        if at + 1 >= len(args):
+            print("--head needs the hash kept elsewhere", file=sys.stderr)
+            return 2
+        head = args[at + 1]
+        del args[at : at + 2]
+    if len(args) != 1:
+        print("usage: audit_verify.py BUNDLE.json [--head HASH]", file=sys.stderr)
+        return 2
+    try:
+        with open(args[0], encoding="utf-8") as handle:  # noqa: PTH123 - stdlib only
+            bundle = json.load(handle)
+        report = verify_bundle(bundle, head)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"cannot read {args[0]!r} as an audit bundle: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
