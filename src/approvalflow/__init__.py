@@ -24,6 +24,7 @@ from approvalflow._queries import (
     ReasonsNotOfferedError,
     ViewPosition,
 )
+from approvalflow._reader import UserQueries
 from approvalflow.application import KEEP, Approvals, BatchRequest
 from approvalflow.bootstrap import connect
 from approvalflow.clocks import SystemClock
@@ -37,11 +38,13 @@ from approvalflow.domain.errors import (
     DocumentNotVisibleError,
     InvalidInputError,
     InvalidStateError,
+    NotAStoreError,
     NotAuthorizedError,
     NotPendingError,
     StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreNotFoundError,
     StoreUnavailableError,
     UnknownDocumentError,
 )
@@ -132,6 +135,7 @@ __all__ = [
     "InvoiceLock",
     "Links",
     "Mailer",
+    "NotAStoreError",
     "NotAuthorizedError",
     "NotPendingError",
     "Notifier",
@@ -151,11 +155,13 @@ __all__ = [
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreNotFoundError",
     "StoreUnavailableError",
     "SystemClock",
     "TemporaryDeliveryError",
     "UndeliverableAddressError",
     "UnknownDocumentError",
+    "UserQueries",
     "ViewPosition",
     "ViewRunner",
     "Worker",

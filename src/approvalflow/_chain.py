@@ -141,15 +141,27 @@ class AuditChain:
 
     # -- reading ---------------------------------------------------------------------
 
-    def checkpoint(self) -> int:
-        """The last event recorded before the chain began (0: none)."""
-        with self.backend.read() as c:
-            c.execute(f"SELECT checkpoint FROM {self.meta} WHERE id = 1")
-            row = c.fetchone()
-        return int(row["checkpoint"]) if row is not None else 0
+    def checkpoint(self) -> int | None:
+        """The last event recorded before the chain began (0: none).
+
+        ``None`` when the chain has not begun: a store from an earlier
+        release opened read-only, before any writable opening hashed it.
+        """
+        try:
+            with self.backend.read() as c:
+                c.execute(f"SELECT checkpoint FROM {self.meta} WHERE id = 1")
+                row = c.fetchone()
+        except Exception:
+            return None
+        return int(row["checkpoint"]) if row is not None else None
 
     def records(self) -> Iterator[ChainRecord]:
         """Every chain row, in notification order, read in batches."""
+        if self.checkpoint() is None:
+            return
+        yield from self._records()
+
+    def _records(self) -> Iterator[ChainRecord]:
         after = -1
         while True:
             with self.backend.read() as c:

@@ -74,7 +74,7 @@ class ApprovalLog(Application[UUID]):
         )
         self._inline = InlineWriter(self.views, self.name)
         self.refresh_views_after_write = refresh_views_after_write
-        if self.views.needs_rebuild:
+        if self.views.needs_rebuild and not self.views.read_only:
             self.rebuild_views()
 
     # -- storage -----------------------------------------------------------------

@@ -35,6 +35,7 @@ from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_reque
 from approvalflow.domain.errors import (
     InvalidInputError,
     InvalidStateError,
+    StoreError,
 )
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
@@ -140,9 +141,17 @@ class Queries:
         self.refresh_views_on_read = refresh_views_on_read
 
     def _fresh_views(self) -> ReadModelStore:
+        views = self.log.views
+        if views.needs_rebuild:
+            msg = (
+                "this store's lists were made by an earlier release and it is "
+                "open read-only, so they cannot be rebuilt: open a writable copy "
+                "for the lists (history, status and the audit chain work here)"
+            )
+            raise StoreError(msg)
         if self.refresh_views_on_read:
             self.log.refresh_views()
-        return self.log.views
+        return views
 
     # -- one document --------------------------------------------------------------
 
@@ -277,10 +286,15 @@ class Queries:
                 "expected_head", f"got {expected_head!r}", "64 lowercase hex digits"
             )
         chain = self.log.views.chain
+        checkpoint = chain.checkpoint()
+        if checkpoint is None:
+            # Not chained yet (an earlier release's store opened read-only):
+            # every event is from before the chain.
+            checkpoint = self.log.recorder.max_notification_id() or 0
         return verify(
             self._stored_records(),
             chain.records(),
-            checkpoint=chain.checkpoint(),
+            checkpoint=checkpoint,
             expected_head=expected_head,
         )
 
@@ -309,7 +323,7 @@ class Queries:
             "format": BUNDLE_FORMAT,
             "algorithm": "sha256",
             "exported_at": self.log.clock.now().isoformat(),
-            "checkpoint": chain.checkpoint(),
+            "checkpoint": chain.checkpoint() or 0,
             "head": {
                 "notification_id": head.notification_id if head else 0,
                 "log_hash": head.log_hash if head else LOG_START,

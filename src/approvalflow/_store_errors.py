@@ -51,6 +51,11 @@ def store_error(exc: BaseException) -> StoreError | None:
         return None
     text = str(exc).strip() or type(exc).__name__
     lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreError(
+            f"the store is open read-only ({text}); nothing was recorded: "
+            "open it without read_only to record"
+        )
     if any(word in lowered for word in _BUSY):
         return StoreBusyError(
             f"the store is busy ({text}): another process held its write lock "

@@ -37,6 +37,7 @@ from approvalflow._queries import (
     Queries,
     ViewPosition,
 )
+from approvalflow._reader import UserQueries
 from approvalflow._store_errors import translating_store_errors
 from approvalflow.audit_verify import Report
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
@@ -406,6 +407,16 @@ class Approvals:
         )
 
     # -- queries -------------------------------------------------------------------
+
+    def queries_for(self, user_id: str) -> UserQueries:
+        """The queries as ``user_id`` may ask them (see :class:`UserQueries`).
+
+        ``Approvals``' own queries answer for the whole firm, for back-office
+        code; a host answering a person (above all a client) asks through
+        this: a client sees only the client-visible documents of the
+        accounts they are linked to, and is refused the rest.
+        """
+        return UserQueries(self._queries, self._auth, user_id)
 
     def get_request(self, document_id: str) -> ApprovalRequest | None:
         """The document's aggregate as stored, or ``None`` if never recorded."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import attrs
 
@@ -22,7 +23,12 @@ from approvalflow._log import ApprovalLog
 from approvalflow._store_errors import store_error
 from approvalflow.application import Approvals, DeliveryPorts
 from approvalflow.clocks import SystemClock
-from approvalflow.domain.errors import ConfigurationError
+from approvalflow.domain.errors import (
+    ConfigurationError,
+    NotAStoreError,
+    StoreCorruptError,
+    StoreNotFoundError,
+)
 from approvalflow.links import PortalLinks
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.notifications.mailers import FileMailer, SMTPMailer
@@ -36,6 +42,7 @@ from approvalflow.ports import (
     PortalNotifications,
     check_port,
 )
+from approvalflow.storage import APPLICATION_ID
 
 __all__ = [
     "DEFAULT_SQLITE_FILE",
@@ -79,17 +86,23 @@ _POSTGRES_OPTIONS = {
 }
 
 
-def store_env(url: str | None) -> dict[str, str]:
+def store_env(
+    url: str | None, *, create: bool = True, read_only: bool = False
+) -> dict[str, str]:
     """The eventsourcing settings for a store URL.
 
     ``None`` keeps eventsourcing's own environment variables when
     ``PERSISTENCE_MODULE`` is set, and otherwise means an SQLite file named
-    :data:`DEFAULT_SQLITE_FILE` in the working directory.
+    :data:`DEFAULT_SQLITE_FILE` in the working directory. An SQLite file
+    that another application made is refused untouched; with ``create``
+    false (or ``read_only``) a missing one is refused too.
     """
     if url is None:
         if os.environ.get("PERSISTENCE_MODULE"):
             return {}
-        return _sqlite_env(str(Path.cwd() / DEFAULT_SQLITE_FILE))
+        return _sqlite_env(
+            str(Path.cwd() / DEFAULT_SQLITE_FILE), create=create, read_only=read_only
+        )
     if not isinstance(url, str):
         msg = f"store URL must be a string, got {type(url).__name__}; use {_SUPPORTED}"
         raise ConfigurationError(msg)
@@ -112,7 +125,7 @@ def store_env(url: str | None) -> dict[str, str]:
         if not path:
             msg = f"store URL {url!r} names no file; use {_SUPPORTED}"
             raise ConfigurationError(msg)
-        return _sqlite_env(path)
+        return _sqlite_env(path, create=create, read_only=read_only)
     if parts.scheme in ("postgresql", "postgres"):
         return _postgres_env(url)
     msg = f"unknown store URL scheme {parts.scheme!r} in {url!r}; use {_SUPPORTED}"
@@ -166,7 +179,7 @@ def _postgres_env(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def _postgres_startup(env: dict[str, str]) -> Iterator[None]:
+def _postgres_startup(env: dict[str, str], *, create: bool = True) -> Iterator[None]:
     """Let processes starting at once take turns creating PostgreSQL tables.
 
     eventsourcing (re)creates its tables and functions when an application
@@ -198,6 +211,15 @@ def _postgres_startup(env: dict[str, str]) -> Iterator[None]:
         raise ConfigurationError(msg) from exc
     schema = env.get("POSTGRES_SCHEMA")
     with conn:
+        if not create:
+            table = f"{schema or 'public'}.approvals_events"
+            found = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
+            if found is None or found[0] is None:
+                msg = (
+                    f"no approvalflow store in PostgreSQL at {env['POSTGRES_HOST']} "
+                    f"(no table {table}): nothing was created"
+                )
+                raise StoreNotFoundError(msg)
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", [_STARTUP_LOCK])
             if schema:
@@ -215,18 +237,87 @@ def _postgres_startup(env: dict[str, str]) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", [_STARTUP_LOCK])
 
 
-def _sqlite_env(path: str) -> dict[str, str]:
-    if path != ":memory:":
-        parent = Path(path).expanduser().parent
-        if not parent.is_dir():
-            msg = f"cannot open SQLite file {path!r}: no folder {str(parent)!r}"
-            raise ConfigurationError(msg)
-        path = str(Path(path).expanduser())
-    return {
+def _sqlite_env(path: str, *, create: bool, read_only: bool) -> dict[str, str]:
+    if path == ":memory:":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": _SQLITE_LOCK_TIMEOUT,
+        }
+    file = Path(path).expanduser()
+    if not file.parent.is_dir():
+        msg = f"cannot open SQLite file {path!r}: no folder {str(file.parent)!r}"
+        raise ConfigurationError(msg)
+    exists = file.is_file() and file.stat().st_size > 0
+    if exists:
+        _check_is_a_store(file)
+    elif not create or read_only:
+        msg = (
+            f"no approvalflow store at {str(file)!r}: nothing was created (check "
+            "the path; a store is created by connect() or a command that records)"
+        )
+        raise StoreNotFoundError(msg)
+    env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": path,
+        "SQLITE_DBNAME": str(file),
         "SQLITE_LOCK_TIMEOUT": _SQLITE_LOCK_TIMEOUT,
     }
+    if read_only:
+        # Opened read-only: nothing is written, no lock is taken, and a copy
+        # on a read-only disk or without write permission opens too.
+        writable = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
+        mode = "mode=ro" if writable else "immutable=1"
+        env["SQLITE_DBNAME"] = f"file:{quote(str(file))}?{mode}"
+        env["CREATE_TABLE"] = "false"
+        env["APPROVALFLOW_READ_ONLY"] = "true"
+    return env
+
+
+def _check_is_a_store(file: Path) -> None:
+    """Refuse, untouched, a database that another application made."""
+    # immutable: no lock, no -wal/-shm files, nothing written; the header
+    # and the table names are all that is read.
+    uri = f"file:{quote(str(file))}?immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            tables = {
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        msg = (
+            f"{str(file)!r} is not an approvalflow store or is damaged ({exc}); "
+            "check the path, or restore it from a backup"
+        )
+        raise StoreCorruptError(msg) from exc
+    if app_id == APPLICATION_ID:
+        return
+    # Stores of releases before the mark: eventsourcing's events table and
+    # approvalflow's own tables, nothing else.
+    ours = {"stored_events"} | {
+        t for t in tables if t.startswith(("approvalflow_", "af"))
+    }
+    if (
+        app_id == 0
+        and "stored_events" in tables
+        and tables <= ours | {"sqlite_sequence"}
+    ):
+        return
+    if app_id == 0 and not tables:
+        return  # an empty database: nothing of anyone's to protect
+    others = sorted(tables - ours)[:5]
+    msg = (
+        f"{str(file)!r} is not an approvalflow store: it is another application's "
+        f"database (tables {', '.join(others) or '-'}; application id {app_id:#x}). "
+        "approvalflow left it untouched: point it at its own file"
+    )
+    raise NotAStoreError(msg)
 
 
 def connect(
@@ -242,6 +333,8 @@ def connect(
     event_sink: EventSink | None = None,
     refresh_views_on_read: bool = True,
     refresh_views_after_write: bool = True,
+    create: bool = True,
+    read_only: bool = False,
 ) -> Approvals:
     """Open the approvals store at ``url`` with the host's ports.
 
@@ -263,6 +356,14 @@ def connect(
     (English emails from ``no-reply@example.com`` signed "Your firm" unless
     given) are what :meth:`Approvals.notifier` delivers with; ``portal`` and
     ``event_sink`` are optional there.
+
+    A database another application made is refused untouched
+    (:class:`~approvalflow.NotAStoreError`). ``create=False`` refuses a
+    store that does not exist yet (:class:`~approvalflow.StoreNotFoundError`)
+    instead of creating it. ``read_only=True`` (SQLite files) opens an
+    existing store without writing or locking anything, also a copy on a
+    read-only disk: queries, history and the audit chain work, commands are
+    refused, and lists show what the read models held.
 
     Read models follow the events: after this application's own commands
     (unless ``refresh_views_after_write`` is false) and before each list
@@ -287,9 +388,12 @@ def connect(
             "lacks compose(); pass an approvalflow.EmailComposer"
         )
         raise ConfigurationError(msg)
-    env = _settings_env(url, settings)
+    env = _settings_env(url, settings, create=create, read_only=read_only)
+    if read_only:
+        # Nothing may be written: no catching up, no inline read models.
+        refresh_views_on_read = refresh_views_after_write = False
     try:
-        with _postgres_startup(env):
+        with _postgres_startup(env, create=create):
             log = ApprovalLog(
                 env,
                 clock=clock if clock is not None else SystemClock(),
@@ -323,10 +427,14 @@ def connect(
 
 
 def _settings_env(
-    url: str | None, settings: Mapping[str, str] | None
+    url: str | None,
+    settings: Mapping[str, str] | None,
+    *,
+    create: bool,
+    read_only: bool,
 ) -> dict[str, str]:
     if settings is None:
-        return store_env(url)
+        return store_env(url, create=create, read_only=read_only)
     if url is not None:
         msg = "pass either a store URL or settings=, not both"
         raise ConfigurationError(msg)

@@ -38,7 +38,13 @@ def main() -> None:
 
 @contextmanager
 def _store(db: str | None, **options: Any) -> Iterator[Approvals]:
-    """The store ``--db`` names; approvalflow's errors become clean CLI errors."""
+    """The store ``--db`` names; approvalflow's errors become clean CLI errors.
+
+    Commands that only read pass ``read_only=True``: they never create a
+    store, write to one or take its write lock, and open read-only copies.
+    The others pass ``create=False``: a mistyped path is an error, not a new
+    store. Only ``demo`` and ``worker`` create one.
+    """
     try:
         with connect(store_url(db), **options) as app:
             yield app
@@ -94,7 +100,7 @@ def say(text: str) -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def history(document_id: str, db: str | None) -> None:
     """Print a document's status and full history, from the store alone."""
-    with _store(db) as app:
+    with _store(db, read_only=True) as app:
         status = app.status(document_id)
         entries = app.history(document_id)
     if not entries:
@@ -139,7 +145,7 @@ def audit() -> None:
 )
 def audit_trail(document_id: str, db: str | None, fmt: str) -> None:
     """Export a document's audit trail (every event: when, who, what)."""
-    with _store(db) as app:
+    with _store(db, read_only=True) as app:
         written = app.export_audit(document_id, sys.stdout, fmt=fmt)
     if not written:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
@@ -175,7 +181,7 @@ def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -
             raise click.ClickException(msg) from exc
         documents: dict[str, str | None] = {}
     else:
-        with _store(db, refresh_views_on_read=False) as app:
+        with _store(db, read_only=True, refresh_views_on_read=False) as app:
             report = app.verify_audit(head)
             documents = {
                 f.originator_id: app.document_of(f.originator_id)
@@ -202,7 +208,7 @@ def audit_export(db: str | None, out: str) -> None:
     standard-library module approvalflow/audit_verify.py alone.
     """
     with (
-        _store(db, refresh_views_on_read=False) as app,
+        _store(db, read_only=True, refresh_views_on_read=False) as app,
         Path(out).open("w", encoding="utf-8") as handle,
     ):
         count = app.export_audit_bundle(handle)
@@ -218,7 +224,7 @@ def projections() -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def projections_status(db: str | None) -> None:
     """Show each read model's position against the head of the event log."""
-    with _store(db, refresh_views_on_read=False) as app:
+    with _store(db, read_only=True, refresh_views_on_read=False) as app:
         positions = app.views_status()
     click.echo(f"{'view':<12} {'position':>10} {'head':>10} {'behind':>8}")
     for p in positions:
@@ -232,7 +238,7 @@ def projections_rebuild(db: str | None) -> None:
 
     Readers keep using the old read models until the switch.
     """
-    with _store(db, refresh_views_on_read=False) as app:
+    with _store(db, create=False, refresh_views_on_read=False) as app:
         head = app.recorder.max_notification_id() or 0
         started = time.perf_counter()
         with click.progressbar(
@@ -300,7 +306,7 @@ def reminders() -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def reminders_run(db: str | None) -> None:
     """Record every reminder due now, once (for cron)."""
-    with _store(db) as app:
+    with _store(db, create=False) as app:
         sent = app.send_due_reminders()
     click.echo(
         f"{len(sent)} reminder(s) recorded" + (": " + ", ".join(sent) if sent else ".")
@@ -316,7 +322,7 @@ def deliveries() -> None:
 @click.option("--db", default=None, help=_DB_HELP)
 def deliveries_status(db: str | None) -> None:
     """Show the delivery backlog: position, waiting and refused messages."""
-    with _store(db, refresh_views_on_read=False) as app:
+    with _store(db, read_only=True, refresh_views_on_read=False) as app:
         backlog = app.delivery_backlog()
     say(f"position {backlog.position} of {backlog.head} events")
     holder = backlog.lease_holder or "nobody"
@@ -360,7 +366,7 @@ def deliveries_retry(db: str | None, notification_id: int | None) -> None:
     The worker sends each to the recipient's current address on its next
     pass, without holding other mail.
     """
-    with _store(db, refresh_views_on_read=False) as app:
+    with _store(db, create=False, refresh_views_on_read=False) as app:
         count = app.retry_deliveries(notification_id)
     click.echo(f"{count} refused deliveries will be tried again by the worker.")
 
@@ -373,7 +379,7 @@ def deliveries_skip(db: str | None) -> None:
     Use it once on a store that existed before deliveries were switched on,
     so the first worker does not send its whole history.
     """
-    with _store(db, refresh_views_on_read=False) as app:
+    with _store(db, create=False, refresh_views_on_read=False) as app:
         skipped = app.skip_deliveries()
     click.echo(f"{skipped} event(s) marked as delivered; new events will be delivered.")
 

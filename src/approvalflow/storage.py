@@ -51,6 +51,7 @@ from approvalflow.readmodels.store import (
 from approvalflow.sqlbackend import Cursor, PostgresBackend, SQLBackend, SQLiteBackend
 
 __all__ = [
+    "APPLICATION_ID",
     "Cursor",
     "DeliveryStore",
     "InlineWriter",
@@ -86,6 +87,10 @@ class Storage(Protocol):
         ...
 
 
+#: ``PRAGMA application_id`` of an approvalflow SQLite store ("APFL"): how
+#: a file is known to be one before anything is written to it.
+APPLICATION_ID = 0x4150464C
+
 StorageBuilder = Callable[[InfrastructureFactory[Any]], Storage]
 
 
@@ -101,13 +106,27 @@ class SQLiteStorage:
     def __init__(self, factory: InfrastructureFactory[Any]) -> None:
         self.factory = factory
         self.datastore: SQLiteDatastore = getattr(factory, "datastore")  # noqa: B009
+        #: Opened read-only (``connect(read_only=True)``): nothing is written.
+        self.read_only = factory.env.get("APPROVALFLOW_READ_ONLY") == "true"
 
     def application_recorder(self) -> ApplicationRecorder:
         """Eventsourcing's SQLite recorder, writing read models inline."""
         recorder = InlineSQLiteRecorder(datastore=self.datastore)
-        if _creates_tables(self.factory):
+        if _creates_tables(self.factory) and not self.read_only:
             recorder.create_table()
+            self._mark()
         return recorder
+
+    def _mark(self) -> None:
+        """Set the file's application id: it says "an approvalflow store"."""
+        if self.datastore.pool.is_sqlite_memory_mode:
+            return
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA application_id")
+            current = int(c.fetchone()[0])
+        if current != APPLICATION_ID:
+            with self.datastore.transaction(commit=True) as c:
+                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def read_models(
         self, recorder: ApplicationRecorder, mapper: Mapper[Any]
@@ -117,9 +136,10 @@ class SQLiteStorage:
         pool = self.datastore.pool
         return sqlite_store(
             self.datastore,
-            None if pool.is_sqlite_memory_mode else pool.db_name,
+            None if pool.is_sqlite_memory_mode or self.read_only else pool.db_name,
             reader=recorder.read_in_transaction,
             decode=mapper.to_domain_event,
+            read_only=self.read_only,
         )
 
     def deliveries(self) -> DeliveryStore:

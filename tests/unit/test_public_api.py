@@ -48,6 +48,8 @@ DOCUMENTED_ERRORS = {
     "StoreBusyError",
     "StoreUnavailableError",
     "StoreCorruptError",
+    "StoreNotFoundError",
+    "NotAStoreError",
 }
 
 
@@ -81,6 +83,7 @@ def test_the_top_level_exports_are_pinned() -> None:
         "ReasonsNotOfferedError", "RebuildInProgressError", "Rejection",
         "RejectionRow", "ReminderPolicy", "SMTPMailer", "StatusFilter",
         "StoreBusyError", "StoreCorruptError", "StoreError", "StoreUnavailableError",
+        "NotAStoreError", "StoreNotFoundError", "UserQueries",
         "SystemClock", "TemporaryDeliveryError", "UndeliverableAddressError",
         "UnknownDocumentError",
         "ViewPosition", "ViewRunner", "Worker", "WorkerPass",

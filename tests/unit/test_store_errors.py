@@ -66,11 +66,17 @@ def test_a_command_blocked_by_another_writer_is_a_retriable_busy_error(
         assert app.status("d2").state is ApprovalState.PENDING
 
 
-def test_opening_a_store_another_writer_holds_is_a_busy_error(store: Path) -> None:
+def test_opening_and_reading_a_store_take_no_write_lock(store: Path) -> None:
+    # Another process holds the write lock the whole time: opening the store
+    # and every query still work (only commands wait for the lock).
     holder = _hold_write_lock(store)
     try:
-        with pytest.raises(StoreBusyError, match="cannot open the approvals store"):
-            _open(store)
+        with _open(store) as app:
+            assert app.status("d1").state is ApprovalState.PENDING
+            assert [r.document_id for r in app.recent().rows] == ["d1"]
+            assert app.verify_audit().ok
+            with pytest.raises(StoreBusyError):
+                app.cancel("d1", by="f1")
     finally:
         holder.rollback()
         holder.close()

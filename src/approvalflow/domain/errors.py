@@ -16,11 +16,13 @@ __all__ = [
     "DocumentNotVisibleError",
     "InvalidInputError",
     "InvalidStateError",
+    "NotAStoreError",
     "NotAuthorizedError",
     "NotPendingError",
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreNotFoundError",
     "StoreUnavailableError",
     "UnknownDocumentError",
 ]
@@ -171,3 +173,11 @@ class StoreCorruptError(StoreError):
 
     Retrying will not help: restore it from a backup or point at the right one.
     """
+
+
+class StoreNotFoundError(ConfigurationError):
+    """There is no approvalflow store where one was expected; none was created."""
+
+
+class NotAStoreError(StoreCorruptError):
+    """The database belongs to another application: approvalflow leaves it as it is."""

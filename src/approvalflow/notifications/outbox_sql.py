@@ -49,6 +49,8 @@ class SQLDeliveryStore:
         self.backend = backend
         self.state = f"{backend.prefix}approvalflow_delivery_state"
         self.table = f"{backend.prefix}approvalflow_deliveries"
+        if self._ready():
+            return  # opened with a read: no write lock, and read-only copies work
         with backend.write() as c:
             backend.serialize_ddl(c)
             for statement in _TABLES:
@@ -59,6 +61,17 @@ class SQLDeliveryStore:
                         without_rowid=backend.without_rowid,
                     )
                 )
+
+    def _ready(self) -> bool:
+        try:
+            with self.backend.read() as c:
+                c.execute(f"SELECT position FROM {self.state} WHERE id = 1")
+                row = c.fetchone()
+                c.execute(f"SELECT 1 FROM {self.table} LIMIT 1")
+                c.fetchall()
+        except Exception:
+            return False
+        return row is not None
 
     def _write(self) -> Any:
         return self.backend.write()

@@ -161,6 +161,7 @@ class ReadModelStore:
         reader: LogReader,
         decode: Decoder,
         hold_writers: Callable[[Cursor], None] = lambda _: None,
+        read_only: bool = False,
     ) -> None:
         self.backend = backend
         self._reader = reader
@@ -176,6 +177,16 @@ class ReadModelStore:
         #: Catch-up batches read but not applied because another process had
         #: applied them first (positions are locked, so this stays 0).
         self.discarded_batches = 0
+        #: Opened read-only: nothing is created, caught up or rebuilt.
+        self.read_only = read_only
+        # An existing, current store is opened with a read: no write lock,
+        # nothing written (and a read-only copy opens at all).
+        self.needs_rebuild = False
+        if self._ready():
+            return
+        if read_only:
+            self.needs_rebuild = True
+            return
         with backend.write() as c:
             backend.serialize_ddl(c)
             # Take the lock every insert of events takes before touching any
@@ -207,6 +218,27 @@ class ReadModelStore:
                 # A store recorded before the chain existed: hash what it
                 # holds now (event inserts are held back meanwhile).
                 self.chain.start(c, reader)
+
+    def _ready(self) -> bool:
+        """Whether every table exists at this release's schema, by a read."""
+        try:
+            with self.backend.read() as c:
+                c.execute(f"SELECT schema_version FROM {self.meta} WHERE id = 1")
+                row = c.fetchone()
+                if row is None or int(row["schema_version"]) != SCHEMA_VERSION:
+                    return False
+                if not self.chain.started(c):
+                    return False
+                prefix = self._prefix(self._generation(c))
+                for model in MODELS:
+                    for table in model.table_names:
+                        c.execute(f"SELECT 1 FROM {prefix}{table} LIMIT 1")
+                        c.fetchall()
+                c.execute(f"SELECT 1 FROM {self.positions} LIMIT 1")
+                c.fetchall()
+        except Exception:
+            return False
+        return True
 
     # -- generations ---------------------------------------------------------------
 
@@ -674,7 +706,12 @@ def every_query(
 
 
 def sqlite_store(
-    datastore: Any, path: str | None, *, reader: LogReader, decode: Decoder
+    datastore: Any,
+    path: str | None,
+    *,
+    reader: LogReader,
+    decode: Decoder,
+    read_only: bool = False,
 ) -> ReadModelStore:
     """The read models in the SQLite database of the events.
 
@@ -691,6 +728,7 @@ def sqlite_store(
         else thread_lock(threading.Lock()),
         reader=reader,
         decode=decode,
+        read_only=read_only,
     )
 
 
