@@ -33,6 +33,8 @@ __all__ = ["AuditChain"]
 ChainReader = Callable[[Cursor, int, int], Sequence[Notification]]
 
 _BATCH = 5_000
+#: Chain rows per INSERT statement (7 parameters each).
+_ROWS_PER_INSERT = 1_000
 
 
 class AuditChain:
@@ -128,7 +130,17 @@ class AuditChain:
                     log,
                 )
             )
-        c.executemany(f"INSERT INTO {self.table} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        # One statement, not executemany: on PostgreSQL this runs in pipeline
+        # mode, where a fetch right after an executemany can be handed the
+        # insert's status instead of its own rows.
+        # Chunks keep within SQLite's bound on parameters per statement.
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            chunk = rows[start : start + _ROWS_PER_INSERT]
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+            c.execute(
+                f"INSERT INTO {self.table} VALUES {marks}",
+                [value for row in chunk for value in row],
+            )
 
     def _stream_head(self, c: Cursor, originator: str, version: int) -> str:
         c.execute(

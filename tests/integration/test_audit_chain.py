@@ -356,3 +356,23 @@ def test_the_cli_reports_findings_by_document_and_exits_non_zero(
     )
     assert trail.returncode == 0, trail.stderr
     assert len(trail.stdout.splitlines()) == 3
+
+
+def test_a_store_of_thousands_of_events_from_before_the_chain_is_chained(
+    tmp_path: Path,
+) -> None:
+    # Thousands of events: the checkpoint hashes them in batches, in one pass.
+    from tests.helpers import populate  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'big.sqlite3'}"
+    with connect(url) as app:
+        populate(app, 3_000)
+    # Forget the chain, as a store of an earlier release would not have one.
+    raw = RawStore(url)
+    raw.run("DROP TABLE approvalflow_chain")
+    raw.run("DROP TABLE approvalflow_chain_meta")
+    events = len(raw.rows())
+    assert events > 5_000
+    report, _ = verify(url)
+    assert report.ok, list(report.lines())
+    assert report.checkpoint == events

@@ -1,17 +1,21 @@
-"""Races between real OS processes on one SQLite file.
+"""Races between real OS processes on one store (an SQLite file, PostgreSQL).
 
 Several processes wait at a barrier and then issue their command at the same
-moment. The store must end with one winner and clear errors for the others.
+moment, document after document. The store must end with one winner and
+clear errors for the others. CI races 200 documents per store; a local run
+25 (``APPROVALFLOW_RACE_ROUNDS`` sets it).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from approvalflow import (
@@ -21,10 +25,13 @@ from approvalflow import (
     ReminderPolicy,
     connect,
 )
-from approvalflow.testing import ControllableClock
-from tests.helpers import START, make_directory
+from approvalflow.testing import ControllableClock, InMemoryDirectory
+from tests.helpers import START, make_directory, postgres_url
 
-ROUNDS = 4  # documents raced on, one after another
+# Documents raced on, one after another.
+ROUNDS = int(
+    os.environ.get("APPROVALFLOW_RACE_ROUNDS", "200" if os.environ.get("CI") else "25")
+)
 TIMEOUT = 120
 DOCS = [f"d{i}" for i in range(1, ROUNDS + 1)]
 
@@ -44,9 +51,19 @@ def _run(app: Approvals, command: str, user: str, doc: str) -> object:
     return None
 
 
+def directory() -> InMemoryDirectory:
+    """The test firm, with a document for every round."""
+    found = make_directory()
+    template = found.documents["d1"].facts
+    for doc in DOCS:
+        if found.document(doc) is None:
+            found.add_document(attrs.evolve(template, document_id=doc))
+    return found
+
+
 def _worker(url: str, barrier: Any, results: Any, command: str, user: str) -> None:
     clock = ControllableClock(START + timedelta(days=10))
-    with connect(url, directory=make_directory(), clock=clock) as app:
+    with connect(url, directory=directory(), clock=clock) as app:
         for doc in DOCS:
             barrier.wait(timeout=TIMEOUT)
             try:
@@ -77,8 +94,10 @@ def race(url: str, contenders: list[tuple[str, str]]) -> list[tuple[str, str, st
     return outcomes
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return postgres_url(request.getfixturevalue("postgres"))
     return f"sqlite:///{tmp_path / 'race.sqlite3'}"
 
 
@@ -101,9 +120,7 @@ DECISION_STATES = {
 
 
 def test_racing_decisions_leave_exactly_one_winner(url: str) -> None:
-    with connect(
-        url, directory=make_directory(), clock=ControllableClock(START)
-    ) as app:
+    with connect(url, directory=directory(), clock=ControllableClock(START)) as app:
         app.request_approvals(DOCS, by="f1")
     outcomes = race(url, [("approve", "c1"), ("reject", "c2"), ("cancel", "f2")])
     with connect(url) as app:
@@ -124,9 +141,7 @@ def test_racing_decisions_leave_exactly_one_winner(url: str) -> None:
 
 def test_two_schedulers_record_a_due_reminder_once(url: str) -> None:
     policy = ReminderPolicy(days_before_next=3, count=2)
-    with connect(
-        url, directory=make_directory(), clock=ControllableClock(START)
-    ) as app:
+    with connect(url, directory=directory(), clock=ControllableClock(START)) as app:
         app.request_approvals(
             [BatchRequest(d, reminders=policy) for d in DOCS], by="f1"
         )
