@@ -58,6 +58,7 @@ class UserQueries:
         )
 
     def _account(self, account_id: str, action: str) -> ActorRole:
+        account_id = check_identifier("account_id", account_id)
         role = self._role()
         if role is ActorRole.CLIENT_USER and not self._linked(account_id):
             raise NotAuthorizedError(
