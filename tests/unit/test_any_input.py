@@ -128,7 +128,7 @@ def app() -> Iterator[Approvals]:
 
 @settings(
     # Every call needs many draws; memory:// makes each one cheap.
-    max_examples=settings.default.max_examples * 8,
+    max_examples=settings().max_examples * 8,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
