@@ -18,7 +18,7 @@ It names no concrete adapter: ``connect()`` is the one place that does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import IO, Any
 from uuid import UUID
@@ -50,7 +50,7 @@ from approvalflow.domain.values import (
     ReminderPolicy,
 )
 from approvalflow.history import HistoryEntry
-from approvalflow.notifications.delivery import Notifier
+from approvalflow.notifications.delivery import DEFAULT_LEASE, Notifier
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.notifications.outbox import Backlog
 from approvalflow.ports import (
@@ -379,10 +379,14 @@ class Approvals:
         event_sink: EventSink | None = None,
         worker: str | None = None,
         lease_clock: Clock | None = None,
+        lease: timedelta | None = None,
     ) -> Notifier:
         """The delivery follower for this store (see :class:`Notifier`).
 
         Ports default to the ones given to :func:`~approvalflow.connect`.
+        ``lease`` is how long a worker that died keeps others from
+        delivering (2 minutes by default; it must exceed the time one
+        message can take).
         """
         wired = self._delivery
         chosen_mailer = mailer or wired.mailer
@@ -404,6 +408,7 @@ class Approvals:
             event_sink=event_sink or wired.event_sink,
             worker=worker,
             lease_clock=lease_clock or wired.lease_clock or self._log.clock,
+            lease=DEFAULT_LEASE if lease is None else lease,
         )
 
     # -- queries -------------------------------------------------------------------

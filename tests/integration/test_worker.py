@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -230,3 +231,90 @@ def test_the_worker_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: int) 
         assert set(ids.values()) == {1}  # nothing sent twice across the restart
         assert sent_before_restart <= set(ids)
         assert len(ids) == 2 * DOCS
+
+
+KILLED_WORKER = """
+import sys
+from datetime import timedelta
+from approvalflow import EmailComposer, SMTPMailer, Worker, connect
+from approvalflow.testing import StaticLinks
+from tests.helpers import make_directory
+url, port = sys.argv[1], int(sys.argv[2])
+with connect(
+    url,
+    directory=make_directory(),
+    mailer=SMTPMailer("127.0.0.1", port, security="none", timeout=5),
+    links=StaticLinks("https://portal.example"),
+    composer=EmailComposer(sender="cabinet@firm.example", firm_name="Martin"),
+) as app:
+    # A short lease, so the next worker takes over a killed one's quickly.
+    notifier = app.notifier(lease=timedelta(seconds=1))
+    print("started", flush=True)
+    Worker(app, notifier, interval=0.02).run()
+"""
+
+# CI kills 20 workers; a local run 5.
+WORKER_KILLS = 20 if os.environ.get("CI") else 5
+
+
+def test_workers_killed_at_random_points_lose_no_email(tmp_path: Path) -> None:
+    db = tmp_path / "killed.sqlite3"
+    url = f"sqlite:///{db}"
+    directory = make_directory()
+    docs = [f"k{i}" for i in range(60)]
+    for doc in docs:
+        directory.add_document(DocumentFacts(doc, "acme", doc.upper(), "pdf", "A"))
+    with connect(url, directory=directory) as app:
+        app.request_approvals(docs[:30], by="f1")
+    rng = random.Random(29112026)
+    with SMTPTestServer() as server:
+        for kill in range(WORKER_KILLS):
+            worker = subprocess.Popen(
+                [sys.executable, "-c", KILLED_WORKER, url, str(server.port)],
+                cwd=ROOT,
+                env=environment(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "started"
+            # New requests keep arriving while workers come and go.
+            with connect(url, directory=directory) as app:
+                app.request_approval(docs[30 + kill], by="f1")
+            time.sleep(rng.uniform(0.0, 0.6))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=60)
+        # One last worker, after the last lease ran out, finishes the queue.
+        final = subprocess.Popen(
+            [sys.executable, "-c", KILLED_WORKER, url, str(server.port)],
+            cwd=ROOT,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            with connect(url) as app:
+                while True:
+                    backlog = app.delivery_backlog()
+                    if backlog.position == backlog.head and not backlog.waiting:
+                        break
+                    assert time.monotonic() < deadline, backlog
+                    time.sleep(0.1)
+        finally:
+            final.send_signal(signal.SIGTERM)
+            final.communicate(timeout=60)
+        received = server.messages()
+    requested = 30 + WORKER_KILLS
+    by_id: dict[str, set[tuple[str, str]]] = {}
+    for message in received:
+        by_id.setdefault(str(message["Message-ID"]), set()).add(
+            (str(message["To"]), str(message["Subject"]))
+        )
+    # Every request's email arrived; a repeat is the same message again.
+    assert len(by_id) == requested
+    assert all(len(copies) == 1 for copies in by_id.values())
+    subjects = {subject for copies in by_id.values() for _, subject in copies}
+    assert len(subjects) == requested

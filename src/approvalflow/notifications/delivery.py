@@ -51,7 +51,7 @@ from approvalflow.ports import (
     PortalNotifications,
 )
 
-__all__ = ["DeliveryPass", "DeliverySource", "Notifier"]
+__all__ = ["DEFAULT_LEASE", "DeliveryPass", "DeliverySource", "Notifier"]
 
 
 class DeliverySource(Protocol):
@@ -90,6 +90,9 @@ class DeliverySource(Protocol):
         """Record who was told about an event."""
         ...
 
+
+#: How long a worker's delivery lease lasts unless renewed.
+DEFAULT_LEASE = timedelta(minutes=2)
 
 E = ApprovalRequest
 _CLIENT_EMAILS: dict[type, str] = {
@@ -142,7 +145,7 @@ class Notifier:
         links: Links,
         portal: PortalNotifications | None = None,
         worker: str | None = None,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = DEFAULT_LEASE,
         backoff: Callable[[int], timedelta] | None = None,
         lease_clock: Clock,
         event_sink: EventSink | None = None,
