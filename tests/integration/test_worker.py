@@ -263,7 +263,7 @@ def test_workers_killed_at_random_points_lose_no_email(tmp_path: Path) -> None:
     db = tmp_path / "killed.sqlite3"
     url = f"sqlite:///{db}"
     directory = make_directory()
-    docs = [f"k{i}" for i in range(60)]
+    docs = [f"k{i}" for i in range(30 + WORKER_KILLS)]
     for doc in docs:
         directory.add_document(DocumentFacts(doc, "acme", doc.upper(), "pdf", "A"))
     with connect(url, directory=directory) as app:
