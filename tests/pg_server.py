@@ -102,6 +102,28 @@ class PostgresServer:
         )
         return out.stdout
 
+    @property
+    def options(self) -> str:
+        """The server's start options: its port, loopback, its socket folder."""
+        return (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} "
+            "-c max_connections=200 -c fsync=off -c synchronous_commit=off"
+        )
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (an outage)."""
+        self.run(
+            str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"),
+            "-m", "fast", "-w", "stop",
+        )  # fmt: skip
+
+    def resume(self) -> None:
+        """Start the server again after :meth:`pause`."""
+        self.run(
+            str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"),
+            "-l", str(self.folder / "server.log"), "-o", self.options, "-w", "start",
+        )  # fmt: skip
+
     def stop(self) -> None:
         self.run(
             str(self.bin / "pg_ctl"),
@@ -141,10 +163,7 @@ def start() -> PostgresServer:
             "--encoding=UTF8",
             "--locale=C",
         )
-        options = (
-            f"-p {server.port} -c listen_addresses=127.0.0.1 -k {folder} "
-            "-c max_connections=200 -c fsync=off -c synchronous_commit=off"
-        )
+        options = server.options
         server.run(
             str(binaries / "pg_ctl"),
             "-D",
