@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -22,7 +23,19 @@ from approvalflow import (
     ReminderPolicy,
 )
 from approvalflow.domain.aggregate import Cycle
-from approvalflow.domain.validation import check_identifier
+from approvalflow.domain.validation import (
+    MAX_COMMENT,
+    MAX_ID,
+    MAX_MESSAGE,
+    MAX_NAME,
+    MAX_REASON,
+    MAX_REASONS,
+    check_identifier,
+    check_int,
+    check_reasons,
+    check_text,
+    check_utc,
+)
 from approvalflow.domain.values import (
     CycleOutcome,
     DeliveryRecord,
@@ -256,3 +269,108 @@ def test_texts_refuse_bidi_controls_and_byte_order_marks(mark: str) -> None:
 )
 def test_texts_keep_marks_people_type(text: str) -> None:
     assert Rejection(reasons=[text], comment=text).reasons == (text,)
+
+
+# What a user reads when an argument is refused: the whole message, as the
+# docs promise it (what was wrong; what is allowed), with the documented
+# bounds written out rather than read from the code.
+REFUSALS: list[tuple[Callable[[], object], str]] = [
+    (
+        lambda: check_text("name", 3, max_length=500),
+        "name: got int; allowed: a single line of text, 1 to 500 characters,"
+        " not only spaces",
+    ),
+    (
+        lambda: check_text("name", " ", max_length=500),
+        "name: is empty or only spaces; allowed: a single line of text, 1 to 500"
+        " characters, not only spaces",
+    ),
+    (
+        lambda: check_text("name", "x" * 501, max_length=500),
+        "name: has 501 characters; allowed: a single line of text, 1 to 500"
+        " characters, not only spaces",
+    ),
+    (
+        lambda: check_text("message", "a\nb\x07", max_length=10_000, multiline=True),
+        "message: contains the control character U+0007; allowed: text with line"
+        " breaks, 1 to 10,000 characters, not only spaces",
+    ),
+    (
+        lambda: check_text("message", "a\tb\ud800", max_length=10_000, multiline=True),
+        "message: contains the control character U+D800; allowed: text with line"
+        " breaks, 1 to 10,000 characters, not only spaces",
+    ),
+    (
+        lambda: check_text("name", "a\nb", max_length=500),
+        "name: contains the control character U+000A; allowed: a single line of"
+        " text, 1 to 500 characters, not only spaces",
+    ),
+    (
+        lambda: check_identifier("document_id", " d1"),
+        "document_id: has leading or trailing spaces; allowed: an identifier of 1"
+        " to 200 visible characters without surrounding spaces",
+    ),
+    (
+        lambda: check_identifier("document_id", "d\u200b1"),
+        "document_id: contains the invisible character U+200B; allowed: an"
+        " identifier of 1 to 200 visible characters without surrounding spaces",
+    ),
+    (
+        lambda: check_int("count", True, low=1, high=30),
+        "count: got bool; allowed: a whole number from 1 to 30",
+    ),
+    (
+        lambda: check_int("count", 31, low=1, high=30),
+        "count: got 31; allowed: a whole number from 1 to 30",
+    ),
+    (
+        lambda: check_reasons("reasons", "one"),
+        "reasons: got str; allowed: a list of 1 to 20 distinct reasons, each 1 to"
+        " 2,000 characters",
+    ),
+    (
+        lambda: check_reasons("reasons", []),
+        "reasons: no reason given; allowed: a list of 1 to 20 distinct reasons,"
+        " each 1 to 2,000 characters",
+    ),
+    (
+        lambda: check_reasons("reasons", ["a"] * 21),
+        "reasons: got 21 reasons; allowed: a list of 1 to 20 distinct reasons,"
+        " each 1 to 2,000 characters",
+    ),
+    (
+        lambda: check_reasons("reasons", ["a", "a"]),
+        "reasons: a reason is repeated; allowed: a list of 1 to 20 distinct"
+        " reasons, each 1 to 2,000 characters",
+    ),
+    (
+        lambda: check_utc("at", "2026"),
+        "at: got str; allowed: a timezone-aware datetime (it is stored in UTC)",
+    ),
+    (
+        lambda: check_utc("at", datetime(2026, 1, 1)),
+        "at: is naive (no timezone); allowed: a timezone-aware datetime (it is"
+        " stored in UTC)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("check", "message"), REFUSALS)
+def test_refusals_say_what_was_wrong_and_what_is_allowed(
+    check: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        check()
+    assert str(caught.value) == message
+
+
+def test_the_documented_bounds() -> None:
+    # Hosts size their forms by these; changing one is a breaking change.
+    assert (MAX_ID, MAX_NAME, MAX_MESSAGE, MAX_COMMENT, MAX_REASON, MAX_REASONS) == (
+        200,
+        500,
+        10_000,
+        2_000,
+        2_000,
+        20,
+    )
