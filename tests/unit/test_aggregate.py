@@ -228,3 +228,41 @@ def test_every_event_has_an_explicit_stable_topic() -> None:
     for name in names:
         event_class = getattr(ApprovalRequest, name)
         assert f"approvalflow:ApprovalRequest.{name}" == event_class.TOPIC
+
+
+def test_stored_topics_and_record_ids_never_change() -> None:
+    # Both are in every stored event: changing one makes stored histories
+    # unreadable (topics) or unfindable (record ids). Written out in full.
+    from uuid import UUID  # noqa: PLC0415
+
+    e = ApprovalRequest
+    topics = {
+        cls.__name__: cls.TOPIC
+        for cls in (
+            e.Created, e.Requested, e.Resent, e.Reminded, e.Approved, e.Rejected,
+            e.Cancelled, e.LockedToInvoice, e.InvoicePaid, e.ActivityReported,
+            e.Notified,
+        )
+    }  # fmt: skip
+    assert topics == {name: f"approvalflow:ApprovalRequest.{name}" for name in topics}
+    assert e.TOPIC == "approvalflow:ApprovalRequest"
+    assert approval_request_id("d1") == UUID("e8b4a0d9-20a6-5fbd-8f41-50ffa173b1e0")
+
+
+def test_a_paid_invoice_keeps_its_id_and_records_when(clock_start: datetime) -> None:
+    staff = Actor("f1", "Anna", ActorRole.FIRM_MEMBER)
+    aggregate = ApprovalRequest.open("d1", clock_start)
+    facts = DocumentFacts("d1", "acme", "Doc", "pdf", "Anna")
+    aggregate.lock_to_invoice(
+        invoice_id="I-1", by=staff, document=facts, at=clock_start
+    )
+    paid_at = clock_start + timedelta(days=2)
+    aggregate.mark_invoice_paid(invoice_id="I-1", by=staff, at=paid_at)
+    assert aggregate.invoice is not None
+    assert (aggregate.invoice.invoice_id, aggregate.invoice.paid_at) == ("I-1", paid_at)
+    assert aggregate.pending_payment is False
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    return START
