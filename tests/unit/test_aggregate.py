@@ -266,3 +266,57 @@ def test_a_paid_invoice_keeps_its_id_and_records_when(clock_start: datetime) -> 
 @pytest.fixture
 def clock_start() -> datetime:
     return START
+
+
+def test_who_was_told_is_recorded_once_per_event_version() -> None:
+    from approvalflow.domain.values import NotificationReport  # noqa: PLC0415
+
+    aggregate = ApprovalRequest.open("d1", START)
+    first = NotificationReport(about_version=2, about_event="Requested", deliveries=())
+    second = NotificationReport(about_version=3, about_event="Resent", deliveries=())
+    aggregate.record_notified(report=first, at=START)
+    aggregate.record_notified(report=second, at=START)
+    assert aggregate.notified == {2, 3}
+    with pytest.raises(InvalidStateError, match="already notified about version 2"):
+        aggregate.record_notified(report=first, at=START)
+
+
+def test_a_cycle_stored_before_later_fields_existed_reads_with_their_defaults() -> None:
+    # Nothing recorded may become unreadable: a stored cycle lacking fields
+    # added since takes their defaults.
+    from approvalflow.domain.aggregate import Cycle  # noqa: PLC0415
+    from approvalflow.domain.values import CycleOutcome  # noqa: PLC0415
+    from approvalflow.persistence import converter  # noqa: PLC0415
+
+    stored = {
+        "number": 1,
+        "document": {
+            "document_id": "d1",
+            "account_id": "acme",
+            "name": "Doc",
+            "file_type": "pdf",
+            "uploaded_by": "Anna",
+        },
+        "requested_at": START.isoformat(),
+        "requested_by": {"user_id": "f1", "name": "Anna", "role": "firm_member"},
+        "message": None,
+        "reminders": None,
+        "entry_point": None,
+    }
+    cycle = converter.structure(stored, Cycle)
+    assert cycle.outcome is CycleOutcome.PENDING
+    assert (
+        cycle.schedule_started_at,
+        cycle.last_contact_at,
+        cycle.latest_message,
+        cycle.closed_at,
+        cycle.closed_by,
+        cycle.comment,
+        cycle.rejection,
+        cycle.cancel_note,
+    ) == (None, None, None, None, None, None, None, None)
+    assert (cycle.reminders_in_schedule, cycle.reminders_sent, cycle.resends) == (
+        0,
+        0,
+        0,
+    )
