@@ -454,3 +454,81 @@ def test_html_emails_escape_what_people_wrote(
     assert text_part is not None
     # The plain-text part shows the text as written.
     assert "<script>alert(2)</script> & <b>" in text_part.get_content()
+
+
+def test_a_composed_email_has_every_header_a_mail_client_shows() -> None:
+    import hashlib  # noqa: PLC0415
+    from email.utils import format_datetime  # noqa: PLC0415
+
+    composer = EmailComposer(sender="cabinet@firm.example", firm_name="Martin")
+    message = composer.compose(
+        "reminder",
+        Recipient("c1", "Claire Dupont", "claire@acme.example", "fr"),
+        {
+            "document_id": "d1",
+            "document_name": "Bilan",
+            "file_type": "pdf",
+            "message": None,
+            "link": "https://p.example/d/1",
+            "number": 2,
+            "count": 3,
+        },
+        key="k:1",
+        at=START,
+    )
+    digest = hashlib.sha256(b"k:1|c1").hexdigest()[:40]
+    assert {name: str(message[name]) for name in message} == {
+        "Subject": str(message["Subject"]),
+        "From": "Martin <cabinet@firm.example>",
+        "To": "Claire Dupont <claire@acme.example>",
+        "Message-ID": f"<{digest}@firm.example>",
+        "Date": format_datetime(START),
+        "X-Approvalflow-Kind": "reminder",
+        "X-Approvalflow-Document": "d1",
+        "X-Approvalflow-Reminder": "2",
+        "MIME-Version": "1.0",
+        "Content-Type": str(message["Content-Type"]),
+        "Content-Language": "fr",
+    }
+    assert "2" in str(message["Subject"])
+    text_part = message.get_body(("plain",))
+    assert text_part is not None
+    text = text_part.get_content()
+    assert text.startswith("Bonjour Claire Dupont")
+    assert text.endswith("https://p.example/d/1\n")
+
+
+def test_address_and_composer_refusals_say_what_is_allowed() -> None:
+    from approvalflow import ConfigurationError, UndeliverableAddressError  # noqa: PLC0415
+    from approvalflow.notifications.emails import recipient_address  # noqa: PLC0415
+
+    allowed = (
+        "allowed: one address such as name@example.com, without line breaks or commas"
+    )
+    for bad, problem in [
+        ("a@x.example, b@x.example", "empty, a list or a line break"),
+        ("a@x.example;b@x.example", "empty, a list or a line break"),
+        ("   ", "empty, a list or a line break"),
+    ]:
+        with pytest.raises(UndeliverableAddressError) as caught:
+            recipient_address("A", bad)
+        assert (
+            str(caught.value)
+            == f"{bad!r} is not an email address ({problem}); {allowed}"
+        )
+        assert caught.value.address == bad
+    assert str(recipient_address("A", "a@x.example")) == "A <a@x.example>"
+    with pytest.raises(
+        ConfigurationError, match=r"^sender must be an email address, got 'nobody'$"
+    ):
+        EmailComposer(sender="nobody", firm_name="F")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^default_language must be one of \('en', 'fr'\), got 'de'$",
+    ):
+        EmailComposer(sender="a@x.example", firm_name="F", default_language="de")
+    with pytest.raises(ValueError, match=r"^unknown email kind 'fax'; known: "):
+        COMPOSER.compose(
+            "fax", Recipient("c1", "C", "c@x.example"), {}, key="k", at=START
+        )
+    assert header_safe("Dupont =?utf-8?q?x?=") == "Dupont = ?utf-8?q?x?="
