@@ -31,12 +31,11 @@ settings.load_profile(
 )
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[pg_server.PostgresServer]:
-    """One throwaway PostgreSQL server for the whole run.
+def running_postgres() -> Iterator[pg_server.PostgresServer]:
+    """A throwaway PostgreSQL server until the generator closes.
 
-    Where it cannot be started, PostgreSQL tests are skipped with the reason,
-    except in CI (CI=true), where that is a failure: CI must test all stores.
+    Where it cannot be started, the test is skipped with the reason, except
+    in CI (CI=true), where that is a failure: CI must test all stores.
     """
     try:
         server = pg_server.start()
@@ -48,3 +47,9 @@ def postgres() -> Iterator[pg_server.PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_server.PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run."""
+    yield from running_postgres()

@@ -6,29 +6,21 @@ it in the middle of work and starts it again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from approvalflow import ApprovalState, StoreUnavailableError, connect
 from approvalflow.testing import ControllableClock
+from conftest import running_postgres
 from tests import pg_server
 from tests.helpers import START, make_directory, postgres_url, stored_records
 
 
 @pytest.fixture
 def own_server() -> Iterator[pg_server.PostgresServer]:
-    try:
-        server = pg_server.start()
-    except pg_server.PostgresUnavailableError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}")
-        pytest.skip(f"no PostgreSQL server here: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
+    """A server of this test's own (the shared one must stay up)."""
+    yield from running_postgres()
 
 
 def test_an_outage_is_a_retriable_typed_error_and_loses_nothing(

@@ -149,6 +149,17 @@ def contract_message(
     )
 
 
+def _seed_directory() -> InMemoryDirectory:
+    """An in-memory directory holding :data:`SEED` (for the other suites)."""
+    return InMemoryDirectory(
+        firm_members=SEED.firm_members,
+        client_users=SEED.client_users,
+        accounts=SEED.accounts,
+        links=SEED.links,
+        documents=SEED.documents,
+    )
+
+
 # -- Directory ---------------------------------------------------------------------
 
 
@@ -315,13 +326,7 @@ class ClockContract:
 
     def test_commands_record_its_time(self) -> None:
         clock = self.make_clock()
-        directory = InMemoryDirectory(
-            firm_members=SEED.firm_members,
-            client_users=SEED.client_users,
-            accounts=SEED.accounts,
-            links=SEED.links,
-            documents=SEED.documents,
-        )
+        directory = _seed_directory()
         with connect("memory://", directory=directory, clock=clock) as app:
             before = clock.now()
             cycle = app.request_approval("tax-2025", by="anna")
@@ -475,13 +480,7 @@ class EventSinkContract:
         assert self.received() == [(after.id, after.type)]
 
     def test_recorded_events_are_published_in_order(self) -> None:
-        directory = InMemoryDirectory(
-            firm_members=SEED.firm_members,
-            client_users=SEED.client_users,
-            accounts=SEED.accounts,
-            links=SEED.links,
-            documents=SEED.documents,
-        )
+        directory = _seed_directory()
         with connect(
             "memory://",
             directory=directory,
@@ -517,13 +516,7 @@ class StorageContract:
         raise NotImplementedError
 
     def _ports(self, clock: ControllableClock) -> dict[str, Any]:
-        directory = InMemoryDirectory(
-            firm_members=SEED.firm_members,
-            client_users=SEED.client_users,
-            accounts=SEED.accounts,
-            links=SEED.links,
-            documents=SEED.documents,
-        )
+        directory = _seed_directory()
         return {"directory": directory, "clock": clock}
 
     def test_events_outlive_the_application(self) -> None:
