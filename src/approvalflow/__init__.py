@@ -17,6 +17,8 @@ audit chain's verifier, standard library only). Every other module is
 internal and may change without notice.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from approvalflow._queries import (
     AccountPending,
     ClientView,
@@ -90,6 +92,12 @@ from approvalflow.readmodels.follow import ViewRunner
 from approvalflow.readmodels.rejections import RejectionRow
 from approvalflow.readmodels.store import RebuildInProgressError
 from approvalflow.worker import Worker, WorkerPass
+
+try:
+    #: The installed distribution's version (PEP 440), e.g. ``"0.1.0"``.
+    __version__ = version("approvalflow")
+except PackageNotFoundError:  # pragma: no cover - run from a source tree
+    __version__ = "0+unknown"
 
 __all__ = [
     "EVENT_TYPES",
