@@ -21,6 +21,7 @@ import attrs
 
 from approvalflow._authorization import Authorization
 from approvalflow._log import ApprovalLog
+from approvalflow._observe import observed_command, reminder_recorded
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
 from approvalflow.domain.errors import InvalidInputError, NotPendingError
 from approvalflow.domain.validation import (
@@ -76,6 +77,7 @@ class Commands:
 
     # -- commands: firm side -----------------------------------------------
 
+    @observed_command("request_approval")
     def request_approval(
         self,
         document_id: str,
@@ -106,6 +108,7 @@ class Commands:
         assert cycle is not None
         return cycle
 
+    @observed_command("request_approvals")
     def request_approvals(
         self, requests: Sequence[BatchRequest | str], *, by: str
     ) -> list[Cycle]:
@@ -177,6 +180,7 @@ class Commands:
         )
         return aggregate
 
+    @observed_command("resend")
     def resend(
         self,
         document_id: str,
@@ -211,6 +215,7 @@ class Commands:
 
         self.log.write([doc_id], plan)
 
+    @observed_command("cancel")
     def cancel(self, document_id: str, *, by: str, note: str | None = None) -> None:
         """See :meth:`Approvals.cancel`."""
         doc_id = check_identifier("document_id", document_id)
@@ -224,6 +229,7 @@ class Commands:
 
         self.log.write([doc_id], plan)
 
+    @observed_command("lock_to_invoice")
     def lock_to_invoice(self, document_id: str, *, invoice_id: str, by: str) -> None:
         """See :meth:`Approvals.lock_to_invoice`."""
         doc_id = check_identifier("document_id", document_id)
@@ -238,6 +244,7 @@ class Commands:
 
         self.log.write([doc_id], plan)
 
+    @observed_command("mark_invoice_paid")
     def mark_invoice_paid(self, document_id: str, *, invoice_id: str, by: str) -> None:
         """See :meth:`Approvals.mark_invoice_paid`."""
         doc_id = check_identifier("document_id", document_id)
@@ -256,6 +263,7 @@ class Commands:
 
         self.log.write([doc_id], plan)
 
+    @observed_command("record_activity")
     def record_activity(
         self, document_id: str, *, kind: ActivityKind | str, by: str
     ) -> None:
@@ -277,6 +285,7 @@ class Commands:
 
     # -- commands: client side ---------------------------------------------
 
+    @observed_command("approve")
     def approve(self, document_id: str, *, by: str, comment: str | None = None) -> None:
         """See :meth:`Approvals.approve`."""
         doc_id = check_identifier("document_id", document_id)
@@ -294,6 +303,7 @@ class Commands:
 
         self.log.write([doc_id], plan)
 
+    @observed_command("reject")
     def reject(
         self,
         document_id: str,
@@ -320,6 +330,7 @@ class Commands:
 
     # -- commands: scheduler -----------------------------------------------
 
+    @observed_command("remind")
     def remind(self, document_id: str) -> bool:
         """See :meth:`Approvals.remind`."""
         doc_id = check_identifier("document_id", document_id)
@@ -345,6 +356,7 @@ class Commands:
         sent = []
         for document_id in self.log.views.due_reminders(self.log.now(), size):
             if self.remind(document_id):
+                reminder_recorded(document_id)
                 sent.append(document_id)
         return sent
 

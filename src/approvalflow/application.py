@@ -29,6 +29,7 @@ from eventsourcing.persistence import ApplicationRecorder, EventStore, Mapper
 
 from approvalflow._authorization import Authorization
 from approvalflow._commands import KEEP, BatchRequest, Commands, Keep
+from approvalflow._health import HealthReport, delivery_problems, view_problems
 from approvalflow._log import ApprovalLog
 from approvalflow._queries import (
     AccountPending,
@@ -41,7 +42,7 @@ from approvalflow._reader import UserQueries
 from approvalflow._store_errors import translating_store_errors
 from approvalflow.audit_verify import Report
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
-from approvalflow.domain.errors import ConfigurationError
+from approvalflow.domain.errors import ConfigurationError, InvalidInputError
 from approvalflow.domain.validation import check_int
 from approvalflow.domain.values import (
     ActivityKind,
@@ -49,6 +50,7 @@ from approvalflow.domain.values import (
     NotificationReport,
     ReminderPolicy,
 )
+from approvalflow.follower import read_events
 from approvalflow.history import HistoryEntry
 from approvalflow.notifications.delivery import DEFAULT_LEASE, Notifier
 from approvalflow.notifications.emails import EmailComposer
@@ -340,6 +342,46 @@ class Approvals:
             self._log.recorder.max_notification_id() or 0
         )
 
+    def health(
+        self,
+        *,
+        max_delay: timedelta = timedelta(minutes=10),
+        max_lag: int = 100,
+        deliveries: bool = True,
+    ) -> HealthReport:
+        """Whether anything needs someone: stuck or refused deliveries, lagging views.
+
+        Deliveries are stuck when the oldest event not yet delivered was
+        recorded more than ``max_delay`` ago (by the Clock port); a read
+        model lags when it is more than ``max_lag`` events behind the log.
+        ``deliveries=False`` skips the delivery checks (a store whose host
+        sends nothing). See :class:`HealthReport`.
+        """
+        if not isinstance(max_delay, timedelta) or not (
+            timedelta(seconds=1) <= max_delay <= timedelta(days=7)
+        ):
+            raise InvalidInputError(
+                "max_delay", f"got {max_delay!r}", "a timedelta from 1 s to 7 days"
+            )
+        lag = check_int("max_lag", max_lag, low=0, high=2**63 - 1)
+        now = self._log.clock.now()
+        problems: list[str] = []
+        backlog = oldest = None
+        if deliveries:
+            backlog = self.delivery_backlog()
+            found = read_events(self._log, backlog.position, 1)
+            oldest = found[0][1].timestamp if found else None
+            problems += delivery_problems(backlog, oldest, now, max_delay)
+        views = tuple(self.views_status())
+        problems += view_problems(views, lag)
+        return HealthReport(
+            checked_at=now,
+            deliveries=backlog,
+            oldest_undelivered_at=oldest,
+            views=views,
+            problems=tuple(problems),
+        )
+
     def skip_deliveries(self) -> int:
         """Mark everything recorded so far as delivered; return how many events.
 
@@ -392,12 +434,31 @@ class Approvals:
         chosen_mailer = mailer or wired.mailer
         chosen_links = links or wired.links
         chosen_composer = composer or wired.composer
-        if chosen_mailer is None or chosen_links is None or chosen_composer is None:
+        missing = [
+            what
+            for what, given in (
+                ("mailer= (a Mailer)", chosen_mailer),
+                (
+                    "links= (a Links port, or PortalLinks(your portal's URL))",
+                    chosen_links,
+                ),
+                (
+                    "composer= (EmailComposer(sender=..., firm_name=...) with "
+                    "the firm's own address and name)",
+                    chosen_composer,
+                ),
+            )
+            if given is None
+        ]
+        if missing:
             msg = (
-                "deliveries need a mailer, a links port and a composer: pass "
-                "mailer=, links= and composer= to approvalflow.connect()"
+                "deliveries need " + ", ".join(missing) + ": pass them to "
+                "approvalflow.connect(), or use approvalflow.delivery_ports()"
             )
             raise ConfigurationError(msg)
+        assert chosen_mailer is not None  # all three checked above
+        assert chosen_links is not None
+        assert chosen_composer is not None
         return Notifier(
             self,
             store=self._log.deliveries,

@@ -353,9 +353,10 @@ def connect(
     Every port given is checked: an object lacking a port's methods is a
     :class:`ConfigurationError` naming the port and the method. ``clock``
     defaults to the system clock. ``mailer``, ``links`` and ``composer``
-    (English emails from ``no-reply@example.com`` signed "Your firm" unless
-    given) are what :meth:`Approvals.notifier` delivers with; ``portal`` and
-    ``event_sink`` are optional there.
+    (an :class:`EmailComposer` with the firm's sender address and name; there
+    is no default, so no placeholder ever reaches a client) are what
+    :meth:`Approvals.notifier` delivers with; ``portal`` and ``event_sink``
+    are optional there.
 
     A database another application made is refused untouched
     (:class:`~approvalflow.NotAStoreError`). ``create=False`` refuses a
@@ -415,8 +416,7 @@ def connect(
         directory=directory,
         delivery=DeliveryPorts(
             mailer=mailer,
-            composer=composer
-            or EmailComposer(sender="no-reply@example.com", firm_name="Your firm"),
+            composer=composer,
             links=links,
             portal=portal,
             event_sink=event_sink,
@@ -503,7 +503,13 @@ def delivery_ports(
         assert mail_dir is not None
         mailer = FileMailer(mail_dir)
     if links is None:
-        links = PortalLinks(portal_url) if portal_url else PortalLinks()
+        if not portal_url:
+            msg = (
+                "emails link to the portal: give portal_url= (the portal's base "
+                "URL) or links= (the host's Links port)"
+            )
+            raise ConfigurationError(msg)
+        links = PortalLinks(portal_url)
     return {
         "mailer": mailer,
         "composer": EmailComposer(

@@ -8,17 +8,16 @@ delivery lease.
 
 from __future__ import annotations
 
-import logging
+import threading
 
 import attrs
 
+from approvalflow._observe import WORKER, record_lag
 from approvalflow.application import Approvals
 from approvalflow.follower import LogFollower
 from approvalflow.notifications.delivery import DeliveryPass, Notifier
 
 __all__ = ["Worker", "WorkerPass"]
-
-log = logging.getLogger("approvalflow.worker")
 
 
 @attrs.frozen
@@ -37,6 +36,12 @@ class Worker:
     LISTEN/NOTIFY, the in-memory store), the worker wakes as soon as an event
     is recorded; the interval then only paces reminders and retries. On
     SQLite it polls every ``interval``.
+
+    While :meth:`run` runs, a heartbeat thread renews the notifier's delivery
+    lease every third of its length, also while a slow mail server holds a
+    message, so the lease can be short: a worker killed outright stops
+    renewing and its lease expires within one lease length (30 s from the
+    command line) of its last heartbeat. A clean stop gives it up at once.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class Worker:
         )
         self.stopping = self._follower.stopping
         self._running = False
+        self._heartbeat_stop = threading.Event()
         #: Passes completed by :meth:`run` (for monitoring).
         self.passes = 0
 
@@ -69,10 +75,12 @@ class Worker:
         return WorkerPass(reminded, delivered)
 
     def _step(self) -> bool:
+        if self.notifier is not None:
+            record_lag(self._undelivered())
         done = self.run_once()
         self.passes += 1
         if done.reminders or done.deliveries.events:
-            log.info(
+            WORKER.info(
                 "reminded %d, delivered %d events (%d sent, %d refused)%s",
                 len(done.reminders),
                 done.deliveries.events,
@@ -83,22 +91,54 @@ class Worker:
         # More may be waiting: no pause.
         return bool(done.deliveries.events and not done.deliveries.blocked)
 
+    def _undelivered(self) -> int:
+        assert self.notifier is not None
+        head = self.app.log.recorder.max_notification_id() or 0
+        return max(head - self.notifier.store.position(), 0)
+
+    def _heartbeat(self) -> None:
+        assert self.notifier is not None
+        every = self.notifier.lease.total_seconds() / 3
+        while not self._heartbeat_stop.wait(every):
+            try:
+                self.notifier.heartbeat()
+            except Exception:
+                # A busy or unreachable store: the next beat tries again, and
+                # the lease outlasts two missed beats.
+                WORKER.warning("delivery lease heartbeat failed", exc_info=True)
+
     @staticmethod
     def _failed(_exc: BaseException) -> bool:
         # One bad pass (database busy, ...) must not kill the worker; the
         # next pass starts from the recorded position.
-        log.exception("worker pass failed; retrying after the interval")
+        WORKER.exception("worker pass failed; retrying after the interval")
         return True
 
     def run(self) -> None:
         """Run passes until :meth:`stop` is called (e.g. from a signal)."""
         self._running = True
+        self._heartbeat_stop.clear()
+        beat = None
+        if self.notifier is not None:
+            beat = threading.Thread(
+                target=self._heartbeat, name="approvalflow-lease", daemon=True
+            )
+            beat.start()
+        WORKER.info(
+            "worker started (interval %.3g s)",
+            self.interval,
+            extra={"worker": self.notifier.worker if self.notifier else None},
+        )
         try:
             self._follower.run()
         finally:
             self._running = False
+            self._heartbeat_stop.set()
+            if beat is not None:
+                beat.join()
             if self.notifier is not None:
                 self.notifier.stop()
+            WORKER.info("worker stopped after %d passes", self.passes)
 
     def stop(self) -> None:
         """Ask the worker to stop after the message in hand.

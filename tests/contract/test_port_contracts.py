@@ -33,6 +33,7 @@ from approvalflow.application import DeliveryPorts
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.testing import (
     ControllableClock,
+    FixedComposer,
     InMemoryDirectory,
     RecordingMailer,
     RecordingPortal,
@@ -249,7 +250,7 @@ def test_published_event_data_is_plain_json() -> None:
         event_sink=sink,
     ) as app:
         app.request_approval("d1", by="f1")
-        app.notifier().run_once()
+        app.notifier(composer=FixedComposer()).run_once()
     [event] = sink.published
     # Round-trips through JSON unchanged: no enum members, no datetimes.
     assert json.loads(json.dumps(event.data)) == event.data

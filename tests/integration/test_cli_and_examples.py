@@ -306,6 +306,7 @@ def test_deliveries_retry_requeues_what_was_refused(tmp_path: Path) -> None:
     from approvalflow import connect  # noqa: PLC0415
     from approvalflow.testing import (  # noqa: PLC0415
         ControllableClock,
+        FixedComposer,
         RecordingMailer,
         StaticLinks,
     )
@@ -324,7 +325,7 @@ def test_deliveries_retry_requeues_what_was_refused(tmp_path: Path) -> None:
         links=StaticLinks("https://p.example"),
     ) as app:
         app.request_approval("d1", by="f1")
-        app.notifier().run_once()
+        app.notifier(composer=FixedComposer()).run_once()
     status = approvalflow_cli("deliveries", "status", "--db", str(store), cwd=tmp_path)
     assert "refused for good: 1" in status.stdout
     assert "'claire-at-acme' is not an email address" in status.stdout

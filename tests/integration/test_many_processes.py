@@ -81,7 +81,7 @@ mailer = SMTPMailer("127.0.0.1", {port}, security="none", timeout=5)
 with connect({url!r}, directory=make_busy_directory(), clock=clock,
              refresh_views_after_write=False, refresh_views_on_read=False) as app:
     composer = EmailComposer(sender="a@firm.example", firm_name="F")
-    notifier = app.notifier(mailer=mailer, links=PortalLinks(),
+    notifier = app.notifier(mailer=mailer, links=PortalLinks("https://portal.firm.test"),
                             portal=RecordingPortal(), composer=composer)
     worker = Worker(app, notifier, interval=0.05)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
@@ -139,7 +139,7 @@ def race(url: str, commanders: int, workers: int) -> None:
         with connect(url, directory=make_busy_directory(), clock=clock) as app:
             notifier = app.notifier(
                 mailer=SMTPMailer("127.0.0.1", server.port, security="none", timeout=5),
-                links=PortalLinks(),
+                links=PortalLinks("https://portal.firm.test"),
                 composer=EmailComposer(sender="a@firm.example", firm_name="F"),
             )
             while notifier.run_once().events:

@@ -25,6 +25,7 @@ import pytest
 from approvalflow import ApprovalFlowError, Approvals, ApprovalState, connect
 from approvalflow.testing import (
     ControllableClock,
+    FixedComposer,
     RecordingMailer,
     RecordingPortal,
     StaticLinks,
@@ -205,6 +206,7 @@ def test_deliveries_resume_where_the_old_worker_stopped(
     assert notified_before, "the old worker delivered part of the log"
     mailer = RecordingMailer()
     notifier = app.notifier(
+        composer=FixedComposer(),
         mailer=mailer,
         portal=RecordingPortal(),
         links=StaticLinks("https://portal.example"),

@@ -237,7 +237,7 @@ KILLED_WORKER = """
 import sys
 from datetime import timedelta
 from approvalflow import EmailComposer, SMTPMailer, Worker, connect
-from approvalflow.testing import StaticLinks
+from approvalflow.testing import FixedComposer, StaticLinks
 from tests.helpers import make_directory
 url, port = sys.argv[1], int(sys.argv[2])
 with connect(
@@ -248,7 +248,7 @@ with connect(
     composer=EmailComposer(sender="cabinet@firm.example", firm_name="Martin"),
 ) as app:
     # A short lease, so the next worker takes over a killed one's quickly.
-    notifier = app.notifier(lease=timedelta(seconds=1))
+    notifier = app.notifier(composer=FixedComposer(), lease=timedelta(seconds=1))
     print("started", flush=True)
     Worker(app, notifier, interval=0.02).run()
 """

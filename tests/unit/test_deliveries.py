@@ -20,6 +20,7 @@ from approvalflow.notifications.mailers import (
 from approvalflow.ports import ClientUser
 from approvalflow.testing import (
     ControllableClock,
+    FixedComposer,
     InMemoryDirectory,
     RecordingMailer,
     RecordingPortal,
@@ -236,10 +237,20 @@ def test_one_worker_at_a_time_holds_the_lease(
 ) -> None:
     links = StaticLinks()
     first = app.notifier(
-        mailer=mailer, portal=portal, links=links, worker="one", lease_clock=clock
+        composer=FixedComposer(),
+        mailer=mailer,
+        portal=portal,
+        links=links,
+        worker="one",
+        lease_clock=clock,
     )
     second = app.notifier(
-        mailer=mailer, portal=portal, links=links, worker="two", lease_clock=clock
+        composer=FixedComposer(),
+        mailer=mailer,
+        portal=portal,
+        links=links,
+        worker="two",
+        lease_clock=clock,
     )
     app.request_approval("d1", by="f1")
     assert first.run_once().events
@@ -284,7 +295,9 @@ def test_message_ids_are_stable_per_event_and_recipient() -> None:
 
 
 def test_backoff_grows_to_a_ceiling(app: Approvals, mailer: FlakyMailer) -> None:
-    notifier = app.notifier(mailer=mailer, links=StaticLinks(), worker="w")
+    notifier = app.notifier(
+        composer=FixedComposer(), mailer=mailer, links=StaticLinks(), worker="w"
+    )
     pauses = [notifier.backoff(n) for n in range(1, 10)]
     assert pauses[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
     assert pauses[-1] == timedelta(minutes=30)
@@ -293,7 +306,9 @@ def test_backoff_grows_to_a_ceiling(app: Approvals, mailer: FlakyMailer) -> None
 def test_the_worker_follows_the_log_by_subscription_where_it_can(
     app: Approvals, mailer: FlakyMailer, portal: RecordingPortal
 ) -> None:
-    notifier = app.notifier(mailer=mailer, portal=portal, links=StaticLinks())
+    notifier = app.notifier(
+        composer=FixedComposer(), mailer=mailer, portal=portal, links=StaticLinks()
+    )
     # A long interval: only a pushed event can wake the worker in time.
     worker = Worker(app, notifier, interval=60)
     thread = threading.Thread(target=worker.run)

@@ -17,6 +17,7 @@ import approvalflow
 from approvalflow import Approvals, approval_request_id
 from approvalflow.testing import (
     ControllableClock,
+    FixedComposer,
     InMemoryDirectory,
     RecordingMailer,
     StaticLinks,
@@ -118,7 +119,7 @@ def test_recorded_events_arrive_signed_in_log_order_once_each(
     with WebhookSink(checking_receiver.url, secret) as sink:
         app = connect(sink)
         request_and_decide(app, clock)
-        notifier = app.notifier()
+        notifier = app.notifier(composer=FixedComposer())
         notifier.run_once()
         notifier.run_once()  # nothing new: nothing sent again
 
@@ -150,7 +151,7 @@ def test_an_outage_delays_events_and_delivers_each_once_in_order(
         app = connect(sink)
         app.request_approval("d1", by="f1")
         app.approve("d1", by="c1")
-        notifier = app.notifier()
+        notifier = app.notifier(composer=FixedComposer())
 
         first = notifier.run_once()
         assert first.blocked
@@ -187,7 +188,7 @@ def test_a_refused_event_is_skipped_and_never_sent_again(
         app = connect(sink)
         app.request_approval("d1", by="f1")
         app.approve("d1", by="c1")
-        notifier = app.notifier()
+        notifier = app.notifier(composer=FixedComposer())
         delivery = notifier.run_once()
         clock.advance(hours=2)
         notifier.run_once()
@@ -205,7 +206,7 @@ def test_only_the_chosen_event_types_are_published(
     with WebhookSink(receiver.url, secret, events=chosen) as sink:
         app = connect(sink)
         request_and_decide(app, clock)
-        app.notifier().run_once()
+        app.notifier(composer=FixedComposer()).run_once()
     payloads = [verify(r.body, r.headers, secret) for r in receiver.received]
     assert [(p["type"], p["data"]["document_id"]) for p in payloads] == [
         ("approval.approved", "d1"),

@@ -34,6 +34,7 @@ import attrs
 from eventsourcing.application import Repository
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from approvalflow._observe import delivery_done
 from approvalflow.domain.aggregate import ApprovalRequest
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.domain.values import DeliveryRecord, NotificationReport
@@ -215,7 +216,7 @@ class Notifier:
             now = self.app.clock.now()
             current = self._current_recipient(delivery)
             try:
-                self._send(current, found[0][1], now)
+                message_id = self._send(current, found[0][1], now)
             except PermanentDeliveryError as exc:
                 self.store.update(
                     attrs.evolve(
@@ -226,15 +227,16 @@ class Notifier:
                         last_error=str(exc),
                     )
                 )
+                self._report("refused", current, found[0][1], error=str(exc))
                 refused += 1
             except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
                 self.store.update(
                     attrs.evolve(
-                        current,
-                        attempts=delivery.attempts + 1,
-                        last_error=f"{type(exc).__name__}: {exc}",
+                        current, attempts=delivery.attempts + 1, last_error=error
                     )
                 )
+                self._report("deferred", current, found[0][1], error=error)
                 break  # the server is down: the next pass tries again
             else:
                 self.store.update(
@@ -246,6 +248,7 @@ class Notifier:
                         last_error=None,
                     )
                 )
+                self._report("sent", current, found[0][1], message_id=message_id)
                 sent += 1
         return DeliveryPass(sent=sent, refused=refused)
 
@@ -270,6 +273,15 @@ class Notifier:
         """Give the lease up so another worker can take over at once."""
         self.store.release(self.worker)
 
+    def heartbeat(self) -> bool:
+        """Renew the delivery lease if this worker holds it; ``True`` if so.
+
+        Never takes a lease another worker holds or one nobody holds: only a
+        delivery pass takes it.
+        """
+        now = self.lease_clock.now()
+        return self.store.renew(self.worker, now + self.lease)
+
     def _renew(self) -> bool:
         now = self.lease_clock.now()
         return self.store.acquire(self.worker, now, now + self.lease)
@@ -292,7 +304,7 @@ class Notifier:
             if not self._renew():
                 return DeliveryPass(sent=sent, refused=refused, leased_elsewhere=True)
             try:
-                self._send(delivery, event, now)
+                message_id = self._send(delivery, event, now)
             except PermanentDeliveryError as exc:
                 self.store.update(
                     attrs.evolve(
@@ -303,17 +315,20 @@ class Notifier:
                         last_error=str(exc),
                     )
                 )
+                self._report("refused", delivery, event, error=str(exc))
                 refused += 1
             except Exception as exc:
                 attempts = delivery.attempts + 1
+                error = f"{type(exc).__name__}: {exc}"
                 self.store.update(
                     attrs.evolve(
                         delivery,
                         attempts=attempts,
                         next_attempt_at=now + self.backoff(attempts),
-                        last_error=f"{type(exc).__name__}: {exc}",
+                        last_error=error,
                     )
                 )
+                self._report("deferred", delivery, event, error=error)
                 return DeliveryPass(sent=sent, refused=refused, blocked=True)
             else:
                 self.store.update(
@@ -324,6 +339,7 @@ class Notifier:
                         done_at=now,
                     )
                 )
+                self._report("sent", delivery, event, message_id=message_id)
                 sent += 1
         self._record(event, self.store.planned(notification_id) or [])
         return DeliveryPass(sent=sent, refused=refused)
@@ -393,12 +409,13 @@ class Notifier:
 
     # -- sending -----------------------------------------------------------------
 
-    def _send(self, delivery: PlannedDelivery, event: Any, now: datetime) -> None:
+    def _send(self, delivery: PlannedDelivery, event: Any, now: datetime) -> str | None:
+        """Send one delivery; an email's Message-ID, else ``None``."""
         state = self._state_at(event)
         if delivery.channel == "sink":
             assert self.event_sink is not None  # planned only with one
             self.event_sink.publish(published_event(event, state.document_id))
-            return
+            return None
         cycle = state.cycles[event.cycle - 1]
         document = cycle.document
         if delivery.channel == "portal":
@@ -409,7 +426,7 @@ class Notifier:
                 )
             else:
                 self.portal.remove_task(document.account_id, document.document_id)
-            return
+            return None
         approved = type(event) is E.Approved
         if delivery.channel == "inbox":
             assert self.portal is not None  # inbox notes are planned only with one
@@ -419,7 +436,7 @@ class Notifier:
                 document.document_id,
                 f"{event.by.name} {verb} {document.name}",
             )
-            return
+            return None
         context: dict[str, Any] = {
             "document_id": document.document_id,
             "document_name": document.name,
@@ -455,8 +472,37 @@ class Notifier:
             delivery.language,
         )
         key = f"{event.originator_id.hex}:{event.originator_version}"
-        self.mailer.send(
-            self.composer.compose(delivery.kind, recipient, context, key=key, at=now)
+        message = self.composer.compose(
+            delivery.kind, recipient, context, key=key, at=now
+        )
+        self.mailer.send(message)
+        return str(message["Message-ID"])
+
+    def _report(
+        self,
+        outcome: str,
+        delivery: PlannedDelivery,
+        event: Any,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Log and count what became of one delivery (see ``_observe``)."""
+        try:
+            document_id: str | None = self._state_at(event).document_id
+        except Exception:  # a log line must never fail a delivery
+            document_id = None
+        delivery_done(
+            outcome,
+            channel=delivery.channel,
+            kind=delivery.kind,
+            event=delivery.notification_id,
+            document_id=document_id,
+            recipient=delivery.recipient_id,
+            address=delivery.address,
+            attempt=delivery.attempts + 1,
+            message_id=message_id,
+            error=error,
         )
 
     def _record(self, event: Any, plan: list[PlannedDelivery]) -> None:

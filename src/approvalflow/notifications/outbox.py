@@ -67,6 +67,13 @@ class DeliveryStore(Protocol):
         """Take or renew the delivery lease; ``False`` if another worker has it."""
         ...
 
+    def renew(self, worker: str, until: datetime) -> bool:
+        """Extend the lease ``worker`` holds to ``until``; ``False`` if it does not.
+
+        A heartbeat's call: it never takes a lease.
+        """
+        ...
+
     def release(self, worker: str) -> None:
         """Give the lease up (a clean stop), if ``worker`` holds it."""
         ...
@@ -117,6 +124,14 @@ class MemoryDeliveryStore:
         """Take or renew the lease."""
         with self._lock:
             if self._lease and self._lease[0] != worker and self._lease[1] > now:
+                return False
+            self._lease = (worker, until)
+            return True
+
+    def renew(self, worker: str, until: datetime) -> bool:
+        """Extend the lease ``worker`` holds."""
+        with self._lock:
+            if self._lease is None or self._lease[0] != worker:
                 return False
             self._lease = (worker, until)
             return True

@@ -91,6 +91,16 @@ class SQLDeliveryStore:
             )
             return bool(c.rowcount == 1)
 
+    def renew(self, worker: str, until: datetime) -> bool:
+        """Extend the lease ``worker`` holds."""
+        with self._write() as c:
+            c.execute(
+                f"UPDATE {self.state} SET lease_until = ?"
+                " WHERE id = 1 AND lease_holder = ?",
+                [time_text(until), worker],
+            )
+            return bool(c.rowcount == 1)
+
     def release(self, worker: str) -> None:
         """Give the lease up."""
         with self._write() as c:

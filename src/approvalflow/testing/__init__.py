@@ -26,6 +26,7 @@ from approvalflow.domain.errors import ConfigurationError, InvalidInputError
 from approvalflow.domain.validation import check_utc
 from approvalflow.domain.values import DocumentFacts
 from approvalflow.links import PortalLinks
+from approvalflow.notifications.emails import EmailComposer
 from approvalflow.ports import (
     AccountLink,
     ClientAccount,
@@ -38,6 +39,7 @@ from approvalflow.ports import (
 
 __all__ = [
     "ControllableClock",
+    "FixedComposer",
     "InMemoryDirectory",
     "PortalTask",
     "RecordingMailer",
@@ -158,7 +160,31 @@ class RecordingPortal:
 
 
 class StaticLinks(PortalLinks):
-    """Links under one base URL, as :class:`approvalflow.links.PortalLinks`."""
+    """Links under one base URL, as :class:`approvalflow.links.PortalLinks`.
+
+    For tests, the base URL defaults to one under ``.test``, a top-level
+    domain reserved for testing (the library's own links have no default).
+    """
+
+    def __init__(self, base_url: str = "https://portal.firm.test") -> None:
+        super().__init__(base_url)
+
+
+class FixedComposer(EmailComposer):
+    """An :class:`~approvalflow.EmailComposer` with a test sender and firm name.
+
+    ``approvals@firm.test`` signing "Test firm" unless given (``.test`` is
+    reserved for testing): for a host's tests, where the real composer's
+    required sender and firm name do not matter.
+    """
+
+    def __init__(
+        self,
+        sender: str = "approvals@firm.test",
+        firm_name: str = "Test firm",
+        **options: Any,
+    ) -> None:
+        super().__init__(sender=sender, firm_name=firm_name, **options)
 
 
 @attrs.frozen

@@ -55,6 +55,7 @@ from approvalflow.ports import (
 )
 from approvalflow.testing import (
     ControllableClock,
+    FixedComposer,
     InMemoryDirectory,
     RecordingMailer,
     StaticLinks,
@@ -491,7 +492,7 @@ class EventSinkContract:
         ) as app:
             app.request_approval("tax-2025", by="anna")
             app.reject("tax-2025", by="claire", reasons=["Wrong year"])
-            notifier = app.notifier()
+            notifier = app.notifier(composer=FixedComposer())
             while notifier.run_once().events:
                 pass
         types = [kind for _, kind in self.received()]
@@ -584,12 +585,12 @@ class StorageContract:
         }
         with self.open(**ports) as app:
             app.request_approval("tax-2025", by="anna")
-            notifier = app.notifier(worker="contract")
+            notifier = app.notifier(composer=FixedComposer(), worker="contract")
             while notifier.run_once().events:
                 pass
             notifier.stop()
         with self.open(**ports) as again:
-            notifier = again.notifier(worker="contract")
+            notifier = again.notifier(composer=FixedComposer(), worker="contract")
             notifier.run_once()
             assert [str(m["To"]) for m in mailer.sent] == [
                 "Claire Dupont <claire@dupont.example>"
@@ -606,7 +607,7 @@ class StorageContract:
         links = StaticLinks("https://portal.example")
         with self.open(**ports, mailer=mailer, links=links) as app:
             app.request_approval("tax-2025", by="anna")
-            notifier = app.notifier(worker="contract")
+            notifier = app.notifier(composer=FixedComposer(), worker="contract")
             notifier.run_once()
             assert mailer.sent == []
             [refused] = app.delivery_backlog().refused
