@@ -488,6 +488,19 @@ def delivery_ports(
     if (smtp is None) == (mail_dir is None):
         msg = "give exactly one of an SMTP server and a mail folder"
         raise ConfigurationError(msg)
+    if links is None:
+        if not portal_url:
+            msg = (
+                "emails link to the portal: give portal_url= (the portal's base "
+                "URL) or links= (the host's Links port)"
+            )
+            raise ConfigurationError(msg)
+        links = PortalLinks(portal_url)
+    # Settings first, then the mail server: a wrong setting is refused
+    # before anything connects or creates a folder.
+    composer = EmailComposer(
+        sender=sender, firm_name=firm_name, default_language=language
+    )
     mailer: SMTPMailer | FileMailer
     if smtp is not None:
         mailer = SMTPMailer(
@@ -502,18 +515,4 @@ def delivery_ports(
     else:
         assert mail_dir is not None
         mailer = FileMailer(mail_dir)
-    if links is None:
-        if not portal_url:
-            msg = (
-                "emails link to the portal: give portal_url= (the portal's base "
-                "URL) or links= (the host's Links port)"
-            )
-            raise ConfigurationError(msg)
-        links = PortalLinks(portal_url)
-    return {
-        "mailer": mailer,
-        "composer": EmailComposer(
-            sender=sender, firm_name=firm_name, default_language=language
-        ),
-        "links": links,
-    }
+    return {"mailer": mailer, "composer": composer, "links": links}

@@ -1,4 +1,15 @@
-"""The ``approvalflow`` command line."""
+"""The ``approvalflow`` command line (also ``python -m approvalflow``).
+
+Every option can also be set by an environment variable: ``APPROVALFLOW_``
+and the option's long name in capitals, dashes as underscores (``--db`` is
+``APPROVALFLOW_DB``, ``--smtp-host`` is ``APPROVALFLOW_SMTP_HOST``); a test
+checks every option follows that one scheme.
+
+Exit codes: 0 done (or healthy); 1 an error approvalflow explains (a store
+that cannot be opened, bad input), or, for ``health`` and the status
+commands, something that needs someone; 2 a usage error (a missing or bad
+option).
+"""
 
 from __future__ import annotations
 
@@ -7,26 +18,46 @@ import inspect
 import json
 import logging
 import math
+import os
 import re
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from approvalflow._health import HealthReport, backlog_record
+from approvalflow._observe import JsonFormatter
 from approvalflow.application import Approvals
-from approvalflow.bootstrap import connect
+from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
 from approvalflow.domain.errors import ApprovalFlowError
 
-__all__ = ["main"]
+__all__ = ["ENV_PREFIX", "main"]
 
-_DB_HELP = (
-    "SQLite file or store URL; default: approvalflow.sqlite3 in the working "
-    "directory, or eventsourcing's environment variables."
+#: Every option's environment variable is this and its long name.
+ENV_PREFIX = "APPROVALFLOW_"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _option(*names: str, **kwargs: Any) -> Callable[[_F], _F]:
+    """A click option also set by ``APPROVALFLOW_<LONG_NAME>``."""
+    long = next(n for n in names if n.startswith("--")).split("/")[0]
+    env = ENV_PREFIX + long[2:].upper().replace("-", "_")
+    return click.option(*names, envvar=env, show_envvar=True, **kwargs)
+
+
+_db_option = _option(
+    "--db",
+    default=None,
+    help=f"SQLite file or store URL (postgresql://...); default: "
+    f"{DEFAULT_SQLITE_FILE} in the working directory.",
 )
 
 
@@ -45,22 +76,39 @@ def _store(db: str | None, **options: Any) -> Iterator[Approvals]:
     The others pass ``create=False``: a mistyped path is an error, not a new
     store. Only ``demo`` and ``worker`` create one.
     """
+    url = store_url(db)
     try:
-        with connect(store_url(db), **options) as app:
+        with connect(url, **options) as app:
             yield app
     except ApprovalFlowError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def store_url(db: str | None) -> str | None:
-    """A ``--db`` value as a store URL: a plain path means an SQLite file."""
-    if db is None or "://" in db:
+def store_url(db: str | None) -> str:
+    """A ``--db`` value as a store URL: a plain path means an SQLite file.
+
+    Without one, the SQLite file in the working directory. The command line
+    reads its settings from ``APPROVALFLOW_*`` variables only: one left in
+    eventsourcing's own scheme is refused rather than silently ignored (a
+    worker would otherwise start a new, empty store).
+    """
+    if db is None:
+        if os.environ.get("PERSISTENCE_MODULE"):
+            msg = (
+                "PERSISTENCE_MODULE is set, but the command line takes its store "
+                "from --db or APPROVALFLOW_DB only: set APPROVALFLOW_DB to the "
+                "store's URL (e.g. postgresql://user:password@host:5432/db) or "
+                "file, and unset eventsourcing's variables"
+            )
+            raise click.UsageError(msg)
+        db = DEFAULT_SQLITE_FILE
+    if "://" in db:
         return db
     return f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
 @main.command()
-@click.option(
+@_option(
     "--db",
     default="approvalflow-demo.sqlite3",
     show_default=True,
@@ -71,7 +119,6 @@ def demo(db: str) -> None:
     from approvalflow.demo import run_demo  # noqa: PLC0415 - only this command needs it
 
     url = store_url(db)
-    assert url is not None
     try:
         run_demo(url, click.echo)
     except ApprovalFlowError as exc:
@@ -97,7 +144,7 @@ def say(text: str) -> None:
 
 @main.command()
 @click.argument("document_id")
-@click.option("--db", default=None, help=_DB_HELP)
+@_db_option
 def history(document_id: str, db: str | None) -> None:
     """Print a document's status and full history, from the store alone."""
     with _store(db, read_only=True) as app:
@@ -134,8 +181,8 @@ def audit() -> None:
 
 @audit.command("trail")
 @click.argument("document_id")
-@click.option("--db", default=None, help=_DB_HELP)
-@click.option(
+@_db_option
+@_option(
     "--format",
     "fmt",
     type=click.Choice(["jsonl", "csv"]),
@@ -152,14 +199,14 @@ def audit_trail(document_id: str, db: str | None, fmt: str) -> None:
 
 
 @audit.command("verify")
-@click.option("--db", default=None, help=_DB_HELP)
-@click.option(
+@_db_option
+@_option(
     "--bundle",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="Check an exported bundle instead of a store (no database needed).",
 )
-@click.option(
+@_option(
     "--head",
     default=None,
     help="The chain's head kept elsewhere (from an earlier verify or export).",
@@ -194,8 +241,8 @@ def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -
 
 
 @audit.command("export")
-@click.option("--db", default=None, help=_DB_HELP)
-@click.option(
+@_db_option
+@_option(
     "--out",
     type=click.Path(dir_okay=False, writable=True),
     required=True,
@@ -220,19 +267,100 @@ def projections() -> None:
     """Inspect and rebuild the read models (lists, pending counts, reasons)."""
 
 
-@projections.command("status")
-@click.option("--db", default=None, help=_DB_HELP)
-def projections_status(db: str | None) -> None:
-    """Show each read model's position against the head of the event log."""
+_json_option = _option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object (for monitoring)."
+)
+_max_lag_option = _option(
+    "--max-lag",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Events a read model may be behind the log before it needs someone.",
+)
+_max_delay_option = _option(
+    "--max-delay",
+    type=float,
+    default=600.0,
+    show_default=True,
+    callback=lambda _c, _p, v: _seconds("--max-delay", v, low=1, high=7 * 86_400),
+    help="Seconds the oldest undelivered event may wait before deliveries "
+    "count as stuck (1 to 604800).",
+)
+
+
+def _health(
+    db: str | None, *, max_delay: float, max_lag: int, deliveries: bool = True
+) -> HealthReport:
     with _store(db, read_only=True, refresh_views_on_read=False) as app:
-        positions = app.views_status()
+        return app.health(
+            max_delay=timedelta(seconds=max_delay),
+            max_lag=max_lag,
+            deliveries=deliveries,
+        )
+
+
+def _problems(problems: tuple[str, ...] | list[str]) -> None:
+    """Say what needs someone, and exit 1 if anything does."""
+    for problem in problems:
+        say(f"PROBLEM: {problem}")
+    if problems:
+        sys.exit(1)
+
+
+@projections.command("status")
+@_db_option
+@_json_option
+@_max_lag_option
+def projections_status(db: str | None, as_json: bool, max_lag: int) -> None:
+    """Show each read model's position against the head of the event log.
+
+    Exits 1 when a read model is more than --max-lag events behind.
+    """
+    report = _health(db, max_delay=600, max_lag=max_lag, deliveries=False)
+    if as_json:
+        record = report.as_record()
+        click.echo(json.dumps({k: record[k] for k in ("ok", "problems", "views")}))
+        sys.exit(0 if report.ok else 1)
     click.echo(f"{'view':<12} {'position':>10} {'head':>10} {'behind':>8}")
-    for p in positions:
+    for p in report.views:
         click.echo(f"{p.view:<12} {p.position:>10} {p.head:>10} {p.behind:>8}")
+    _problems(report.problems)
+
+
+@main.command()
+@_db_option
+@_json_option
+@_max_delay_option
+@_max_lag_option
+@_option(
+    "--deliveries/--no-deliveries",
+    default=True,
+    show_default=True,
+    help="Check deliveries (leave out for a store whose host sends nothing).",
+)
+def health(
+    db: str | None, as_json: bool, max_delay: float, max_lag: int, deliveries: bool
+) -> None:
+    """Check whether anything needs someone; exit 0 if not, 1 if so.
+
+    Deliveries are stuck when the oldest event not yet delivered waited more
+    than --max-delay seconds (no worker, a mail server down, a failing
+    pass); deliveries refused for good wait for an operator; a read model
+    lags when more than --max-lag events behind. Reads only: safe to run
+    every minute from a monitoring system or a container's health check.
+    """
+    report = _health(db, max_delay=max_delay, max_lag=max_lag, deliveries=deliveries)
+    if as_json:
+        click.echo(json.dumps(report.as_record()))
+        sys.exit(0 if report.ok else 1)
+    if report.ok:
+        click.echo("healthy")
+        return
+    _problems(report.problems)
 
 
 @projections.command("rebuild")
-@click.option("--db", default=None, help=_DB_HELP)
+@_db_option
 def projections_rebuild(db: str | None) -> None:
     """Replay every event into fresh read models, then switch to them.
 
@@ -269,19 +397,38 @@ def _seconds(name: str, value: float, *, low: float, high: float) -> float:
     return value
 
 
-def load_object(spec: str) -> Any:
-    """The object named ``module:attribute``; a callable is called with no arguments."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        msg = f"{spec!r} is not of the form package.module:attribute"
-        raise click.BadParameter(msg)
-    try:
-        found: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError) as exc:
-        msg = f"cannot load {spec!r}: {exc}"
-        raise click.BadParameter(msg) from exc
+#: The entry point group of each port a worker loads by name.
+ENTRY_POINT_GROUPS = {
+    "directory": "approvalflow.directory",
+    "links": "approvalflow.links",
+    "portal": "approvalflow.portal",
+}
+
+
+def load_object(spec: str, port: str | None = None) -> Any:
+    """The object ``spec`` names; a class or function is called with no arguments.
+
+    ``package.module:attribute`` imports it; a plain name (no colon) is an
+    entry point of ``port``'s group (see :data:`ENTRY_POINT_GROUPS`), which
+    an installed host package declares in its ``pyproject.toml``.
+    """
+    if ":" not in spec and port is not None:
+        found = _entry_point(spec, ENTRY_POINT_GROUPS[port])
+    else:
+        module_name, _, attribute = spec.partition(":")
+        if not module_name or not attribute:
+            msg = f"{spec!r} is not of the form package.module:attribute"
+            raise click.BadParameter(msg)
+        try:
+            found = importlib.import_module(module_name)
+            for part in attribute.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError) as exc:
+            msg = (
+                f"cannot load {spec!r}: {exc} (the working directory, or "
+                "--app-dir, is searched first)"
+            )
+            raise click.BadParameter(msg) from exc
     # A class or a function makes the object; anything else is the object
     # (a class has its methods as attributes, so "has document()" cannot
     # tell a Directory class from a Directory).
@@ -297,13 +444,30 @@ def load_object(spec: str) -> Any:
         raise click.BadParameter(msg) from exc
 
 
+def _entry_point(name: str, group: str) -> Any:
+    points = entry_points(group=group)
+    matching = [p for p in points if p.name == name]
+    if not matching:
+        known = ", ".join(sorted(p.name for p in points)) or "none installed"
+        msg = (
+            f"{name!r} is neither package.module:attribute nor an entry point in "
+            f"the group {group!r} (entry points there: {known})"
+        )
+        raise click.BadParameter(msg)
+    try:
+        return matching[0].load()
+    except Exception as exc:
+        msg = f"cannot load entry point {name!r} of {group!r}: {exc}"
+        raise click.BadParameter(msg) from exc
+
+
 @main.group()
 def reminders() -> None:
-    """Automatic reminders (F6)."""
+    """Automatic reminders."""
 
 
 @reminders.command("run")
-@click.option("--db", default=None, help=_DB_HELP)
+@_db_option
 def reminders_run(db: str | None) -> None:
     """Record every reminder due now, once (for cron)."""
     with _store(db, create=False) as app:
@@ -319,12 +483,29 @@ def deliveries() -> None:
 
 
 @deliveries.command("status")
-@click.option("--db", default=None, help=_DB_HELP)
-def deliveries_status(db: str | None) -> None:
-    """Show the delivery backlog: position, waiting and refused messages."""
-    with _store(db, read_only=True, refresh_views_on_read=False) as app:
-        backlog = app.delivery_backlog()
+@_db_option
+@_json_option
+@_max_delay_option
+def deliveries_status(db: str | None, as_json: bool, max_delay: float) -> None:
+    """Show the delivery backlog: position, waiting and refused messages.
+
+    Exits 1 when deliveries are stuck (the oldest undelivered event waited
+    more than --max-delay seconds) or refused ones wait for an operator.
+    """
+    # Only the delivery checks: a lagging read model is projections status's.
+    report = _health(db, max_delay=max_delay, max_lag=2**62)
+    backlog = report.deliveries
+    assert backlog is not None
+    if as_json:
+        record = backlog_record(backlog, report.oldest_undelivered_at)
+        click.echo(json.dumps({"ok": report.ok, "problems": report.problems, **record}))
+        sys.exit(0 if report.ok else 1)
     say(f"position {backlog.position} of {backlog.head} events")
+    if report.oldest_undelivered_at is not None:
+        say(
+            "oldest undelivered event recorded "
+            f"{report.oldest_undelivered_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
     holder = backlog.lease_holder or "nobody"
     until = (
         f" until {backlog.lease_until:%Y-%m-%d %H:%M:%S} UTC"
@@ -346,14 +527,12 @@ def deliveries_status(db: str | None) -> None:
     for d in backlog.refused:
         where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
         say(f"  {where}: {d.last_error}")
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
+    _problems(report.problems)
 
 
 @deliveries.command("retry")
-@click.option("--db", default=None, help=_DB_HELP)
-@click.option(
+@_db_option
+@_option(
     "--event",
     "notification_id",
     type=click.IntRange(min=1),
@@ -372,7 +551,7 @@ def deliveries_retry(db: str | None, notification_id: int | None) -> None:
 
 
 @deliveries.command("skip-to-head")
-@click.option("--db", default=None, help=_DB_HELP)
+@_db_option
 def deliveries_skip(db: str | None) -> None:
     """Treat every event recorded so far as delivered (switching deliveries on).
 
@@ -384,73 +563,75 @@ def deliveries_skip(db: str | None) -> None:
     click.echo(f"{skipped} event(s) marked as delivered; new events will be delivered.")
 
 
-def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
-    """A click option that can also be set by ``APPROVALFLOW_<env>``."""
-    return click.option(
-        *names, envvar=f"APPROVALFLOW_{env}", show_envvar=True, **kwargs
-    )
-
-
 @main.command()
-@click.option("--db", default=None, help=_DB_HELP)
+@_db_option
+@_option(
+    "--app-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Where the host's modules are: put first on the import path (as "
+    "uvicorn's --app-dir).",
+)
 @_option(
     "--directory",
     "directory_spec",
-    env="DIRECTORY",
     required=True,
-    help="The host's Directory as package.module:attribute (an object, or a "
-    "callable making one).",
+    help="The host's Directory: package.module:attribute (an object, or a class "
+    "or function making one), or the name of an entry point in the group "
+    "'approvalflow.directory'.",
 )
 @_option(
     "--links",
     "links_spec",
-    env="LINKS",
-    help="The host's Links as package.module:attribute; default: links under "
-    "--portal-url.",
+    help="The host's Links (as --directory; group 'approvalflow.links'); "
+    "default: links under --portal-url.",
 )
 @_option(
     "--portal",
     "portal_spec",
-    env="PORTAL",
-    help="The host's PortalNotifications as package.module:attribute (without "
-    "one, portal tasks and Inbox+ notes are not sent).",
+    help="The host's PortalNotifications (as --directory; group "
+    "'approvalflow.portal'); without one, portal tasks and Inbox+ notes are "
+    "not sent.",
 )
-@_option("--portal-url", env="PORTAL_URL", default="https://portal.example.com")
-@_option("--smtp-host", env="SMTP_HOST", help="SMTP server; or use --mail-dir.")
-@_option("--smtp-port", env="SMTP_PORT", type=int, default=587, show_default=True)
+@_option(
+    "--portal-url",
+    help="The portal's base URL, for the emails' Review documents link "
+    "(required unless --links is given).",
+)
+@_option("--smtp-host", help="SMTP server; or use --mail-dir.")
+@_option("--smtp-port", type=click.IntRange(1, 65535), default=587, show_default=True)
 @_option(
     "--smtp-security",
-    env="SMTP_SECURITY",
     type=click.Choice(["starttls", "tls", "none"]),
     default="starttls",
     show_default=True,
 )
-@_option("--smtp-user", env="SMTP_USER")
-@_option("--smtp-password", env="SMTP_PASSWORD", help="Best given in the variable.")
+@_option("--smtp-user")
+@_option("--smtp-password", help="Best given in the variable.")
 @_option(
     "--smtp-timeout",
-    env="SMTP_TIMEOUT",
     type=float,
     default=30.0,
+    show_default=True,
     callback=lambda _c, _p, v: _seconds("--smtp-timeout", v, low=0.1, high=600),
+    help="Seconds to wait for the SMTP server (0.1 to 600).",
 )
 @_option(
     "--mail-dir",
-    env="MAIL_DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write .eml files here instead of using SMTP.",
 )
-@_option("--sender", env="SENDER", required=True, help="The From address.")
-@_option("--firm-name", env="FIRM_NAME", required=True, help="How emails sign.")
+@_option("--sender", required=True, help="The From address.")
+@_option("--firm-name", required=True, help="How emails sign.")
 @_option(
     "--language",
-    env="LANGUAGE",
     type=click.Choice(["en", "fr"]),
     default="en",
     show_default=True,
     help="For recipients without a language of their own.",
 )
-@click.option(
+@_option(
     "--interval",
     type=float,
     default=5.0,
@@ -458,49 +639,116 @@ def _option(*names: str, env: str, **kwargs: Any) -> Callable[[_F], _F]:
     callback=lambda _c, _p, v: _seconds("--interval", v, low=0.01, high=3600),
     help="Seconds between passes when idle (0.01 to 3600).",
 )
-@click.option("--once", is_flag=True, help="One pass, then exit.")
+@_option(
+    "--lease",
+    type=float,
+    default=30.0,
+    show_default=True,
+    callback=lambda _c, _p, v: _seconds("--lease", v, low=3, high=3600),
+    help="Seconds a worker killed outright keeps others from delivering "
+    "(3 to 3600); renewed every third of it while the worker runs.",
+)
+@_option(
+    "--once",
+    is_flag=True,
+    help="Deliver what waits and send due reminders, then exit (for cron).",
+)
+@_option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+)
+@_option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per line with each message's context as fields.",
+)
 def worker(**options: Any) -> None:
     """Send due reminders and deliver notifications until stopped.
 
-    SIGTERM or Ctrl-C stops it after the message in hand; nothing is lost:
-    the next start carries on from the recorded position.
+    SIGTERM or Ctrl-C stops it after the message in hand and gives the
+    delivery lease up; nothing is lost: the next start carries on from the
+    recorded position.
     """
     from approvalflow.worker import Worker  # noqa: PLC0415 - only this command needs it
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    _configure_logging(options["log_level"], options["log_format"])
+    # The host's modules, as uvicorn's --app-dir: the console script does
+    # not put the working directory on the import path by itself.
+    sys.path.insert(0, str(options["app_dir"].resolve()))
     try:
         ports = _worker_ports(options)
         with connect(store_url(options["db"]), **ports) as app:
-            runner = Worker(app, app.notifier(), interval=options["interval"])
+            notifier = app.notifier(lease=timedelta(seconds=options["lease"]))
+            runner = Worker(app, notifier, interval=options["interval"])
             if options["once"]:
-                done = runner.run_once()
-                runner.stop()
-                d = done.deliveries
-                waiting = ", waiting to retry" if d.blocked else ""
-                if d.leased_elsewhere:
-                    waiting = "; another worker holds the delivery lease"
-                reminded = len(done.reminders)
-                click.echo(
-                    f"{reminded} reminder(s); {d.events} event(s) delivered, "
-                    f"{d.sent} sent, {d.refused} refused{waiting}"
-                )
+                _once(runner)
                 return
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: runner.stop())
-            click.echo("worker started", err=True)
             runner.run()
-            click.echo("worker stopped", err=True)
     except ApprovalFlowError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _once(runner: Any) -> None:
+    """Passes until nothing waits (for cron), then the lease is given up.
+
+    A pass records who was told about each event it delivered; the next
+    pass consumes those records, so the store ends with nothing waiting.
+    """
+    reminded = events = sent = refused = 0
+    try:
+        for _ in range(10_000):
+            done = runner.run_once()
+            d = done.deliveries
+            reminded += len(done.reminders)
+            events, sent, refused = (
+                events + d.events,
+                sent + d.sent,
+                refused + d.refused,
+            )
+            if not d.events or d.blocked or d.leased_elsewhere:
+                break
+    finally:
+        runner.stop()  # gives the lease up, also after a failure
+    waiting = ", waiting to retry" if d.blocked else ""
+    if d.leased_elsewhere:
+        waiting = "; another worker holds the delivery lease"
+    click.echo(
+        f"{reminded} reminder(s); {events} event(s) delivered, "
+        f"{sent} sent, {refused} refused{waiting}"
+    )
+
+
+def _configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def _worker_ports(options: dict[str, Any]) -> dict[str, Any]:
     from approvalflow.bootstrap import SMTPSettings, delivery_ports  # noqa: PLC0415
 
     if (options["smtp_host"] is None) == (options["mail_dir"] is None):
-        raise click.UsageError("give exactly one of --smtp-host and --mail-dir")
+        raise click.UsageError(
+            "give exactly one of --smtp-host (APPROVALFLOW_SMTP_HOST) and "
+            "--mail-dir (APPROVALFLOW_MAIL_DIR)"
+        )
+    if not options["links_spec"] and not options["portal_url"]:
+        raise click.UsageError(
+            "emails link to the portal: give --portal-url (APPROVALFLOW_PORTAL_URL), "
+            "e.g. https://portal.yourfirm.com, or --links (APPROVALFLOW_LINKS) "
+            "naming the host's Links"
+        )
     smtp = (
         None
         if options["smtp_host"] is None
@@ -513,6 +761,9 @@ def _worker_ports(options: dict[str, Any]) -> dict[str, Any]:
             timeout=options["smtp_timeout"],
         )
     )
+    links = (
+        load_object(options["links_spec"], "links") if options["links_spec"] else None
+    )
     return {
         **delivery_ports(
             smtp=smtp,
@@ -520,11 +771,11 @@ def _worker_ports(options: dict[str, Any]) -> dict[str, Any]:
             sender=options["sender"],
             firm_name=options["firm_name"],
             language=options["language"],
-            portal_url=options["portal_url"],
-            links=load_object(options["links_spec"]) if options["links_spec"] else None,
+            portal_url=None if links is not None else options["portal_url"],
+            links=links,
         ),
-        "directory": load_object(options["directory_spec"]),
-        "portal": load_object(options["portal_spec"])
+        "directory": load_object(options["directory_spec"], "directory"),
+        "portal": load_object(options["portal_spec"], "portal")
         if options["portal_spec"]
         else None,
     }

@@ -144,7 +144,7 @@ class SQLiteStorage:
 
     def deliveries(self) -> DeliveryStore:
         """Delivery bookkeeping in the same file."""
-        return SQLDeliveryStore(SQLiteBackend(self.datastore))
+        return SQLDeliveryStore(SQLiteBackend(self.datastore), read_only=self.read_only)
 
 
 class PostgresStorage:

@@ -45,6 +45,8 @@ def worker_command(db: Path, port: int, *extra: str) -> list[str]:
         "cabinet@firm.example",
         "--firm-name",
         "Martin",
+        "--portal-url",
+        "https://portal.firm.example",
         *extra,
     ]
 
@@ -180,7 +182,10 @@ def test_bad_smtp_settings_stop_the_worker_at_start_up(tmp_path: Path) -> None:
         check=False,
     )
     assert neither.returncode == 2
-    assert "give exactly one of --smtp-host and --mail-dir" in neither.stderr
+    assert (
+        "give exactly one of --smtp-host (APPROVALFLOW_SMTP_HOST) and --mail-dir"
+        " (APPROVALFLOW_MAIL_DIR)" in neither.stderr
+    )
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

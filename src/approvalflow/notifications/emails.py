@@ -122,6 +122,11 @@ class EmailComposer:
         except (ValueError, IndexError) as exc:
             msg = f"sender must be an email address, got {sender!r}"
             raise ConfigurationError(msg) from exc
+        if not isinstance(firm_name, str) or not firm_name.strip():
+            msg = (
+                f"firm_name must be the firm's name, as emails sign, got {firm_name!r}"
+            )
+            raise ConfigurationError(msg)
         self.firm_name = header_safe(firm_name)
         self.default_language = default_language
         self.domain = self.sender.domain or "approvalflow.invalid"

@@ -45,12 +45,18 @@ _COLUMNS = (
 class SQLDeliveryStore:
     """Delivery position, plans and lease in SQL tables."""
 
-    def __init__(self, backend: SQLBackend) -> None:
+    def __init__(self, backend: SQLBackend, *, read_only: bool = False) -> None:
         self.backend = backend
         self.state = f"{backend.prefix}approvalflow_delivery_state"
         self.table = f"{backend.prefix}approvalflow_deliveries"
+        #: True for a read-only store no worker ever delivered from: its
+        #: tables do not exist, and reads answer as for an empty one.
+        self.absent = False
         if self._ready():
             return  # opened with a read: no write lock, and read-only copies work
+        if read_only:
+            self.absent = True
+            return
         with backend.write() as c:
             backend.serialize_ddl(c)
             for statement in _TABLES:
@@ -112,6 +118,8 @@ class SQLDeliveryStore:
 
     def position(self) -> int:
         """The last notification id fully delivered."""
+        if self.absent:
+            return 0
         with self._read() as c:
             c.execute(f"SELECT position FROM {self.state} WHERE id = 1")
             return int(c.fetchone()["position"])
@@ -127,6 +135,8 @@ class SQLDeliveryStore:
 
     def planned(self, notification_id: int) -> list[PlannedDelivery] | None:
         """The event's deliveries, in order."""
+        if self.absent:
+            return None
         with self._read() as c:
             c.execute(
                 f"SELECT {_COLUMNS} FROM {self.table}"
@@ -166,6 +176,8 @@ class SQLDeliveryStore:
 
     def backlog(self, head: int) -> Backlog:
         """The state of deliveries."""
+        if self.absent:
+            return Backlog(0, head, (), (), None, None)
         with self._read() as c:
             c.execute(
                 "SELECT position, lease_holder, lease_until"
@@ -205,6 +217,8 @@ class SQLDeliveryStore:
 
     def retries(self) -> list[PlannedDelivery]:
         """Deliveries marked for another try, oldest first."""
+        if self.absent:
+            return []
         with self._read() as c:
             c.execute(
                 f"SELECT {_COLUMNS} FROM {self.table}"
