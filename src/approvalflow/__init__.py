@@ -19,6 +19,7 @@ internal and may change without notice.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from approvalflow._health import HealthReport
 from approvalflow._queries import (
     AccountPending,
     ClientView,
@@ -137,6 +138,7 @@ __all__ = [
     "EventSink",
     "FileMailer",
     "FirmMember",
+    "HealthReport",
     "HistoryEntry",
     "InvalidInputError",
     "InvalidStateError",

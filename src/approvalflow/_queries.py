@@ -251,33 +251,80 @@ class Queries:
         return audit_trail(doc_id, self.log.events.get(approval_request_id(doc_id)))
 
     def export_audit(
-        self, document_id: str, out: IO[str], *, fmt: str = "jsonl"
+        self,
+        document_id: str,
+        out: IO[str],
+        *,
+        fmt: str = "jsonl",
+        bom: bool = False,
+        delimiter: str = ",",
     ) -> int:
         """See :meth:`Approvals.export_audit`."""
-        if fmt not in ("jsonl", "csv"):
-            raise InvalidInputError("fmt", f"got {fmt!r}", "'jsonl' or 'csv'")
-        if not callable(getattr(out, "write", None)):
-            raise InvalidInputError(
-                "out",
-                f"got {type(out).__name__}, which has no write()",
-                "a text file or stream open for writing",
-            )
+        write = _audit_writer(out, fmt, _CSV_FIELDS, bom=bom, delimiter=delimiter)
         rows = self.audit_trail(document_id)
-        records = [row.as_record() for row in rows]
-        if fmt == "jsonl":
-            for record in records:
-                out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-        else:
-            writer = csv.DictWriter(
-                out, fieldnames=list(_CSV_FIELDS), lineterminator="\n"
+        for row in rows:
+            write(row.as_record())
+        return len(rows)
+
+    def export_audit_log(
+        self,
+        out: IO[str],
+        *,
+        fmt: str = "jsonl",
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        bom: bool = False,
+        delimiter: str = ",",
+    ) -> int:
+        """See :meth:`Approvals.export_audit_log`."""
+        account = (
+            None if account_id is None else check_identifier("account_id", account_id)
+        )
+        start = None if since is None else check_utc("since", since)
+        end = None if until is None else check_utc("until", until)
+        if start is not None and end is not None and end <= start:
+            raise InvalidInputError(
+                "until",
+                f"got {end.isoformat()}",
+                f"a time after since ({start.isoformat()})",
             )
-            writer.writeheader()
-            for record in records:
-                record["details"] = json.dumps(
-                    record["details"], ensure_ascii=False, sort_keys=True
-                )
-                writer.writerow({k: _csv_cell(v) for k, v in record.items()})
-        return len(records)
+        write = _audit_writer(out, fmt, _LOG_CSV_FIELDS, bom=bom, delimiter=delimiter)
+        written = 0
+        # Per record: its document and the account of its latest facts. A
+        # Created event carries neither account nor facts: it waits for the
+        # record's next event (saved with it), which has them.
+        known: dict[UUID, tuple[str | None, str | None]] = {}
+        held: dict[UUID, tuple[int, Any]] = {}
+
+        def emit(position: int, event: Any) -> None:
+            nonlocal written
+            document, owner = known.get(event.originator_id, (None, None))
+            if account is not None and owner != account:
+                return
+            at = event.timestamp
+            if (start is not None and at < start) or (end is not None and at >= end):
+                return
+            (row,) = audit_trail(document or "", [event])
+            write({"position": position, "account_id": owner, **row.as_record()})
+            written += 1
+
+        for notification in self._stored_notifications():
+            event = self.log.mapper.to_domain_event(notification)
+            origin = event.originator_id
+            if isinstance(event, ApprovalRequest.Created):
+                known[origin] = (event.document_id, None)
+                held[origin] = (notification.id, event)
+                continue
+            facts = getattr(event, "document", None)
+            if isinstance(facts, DocumentFacts):
+                known[origin] = (facts.document_id, facts.account_id)
+            if origin in held:
+                emit(*held.pop(origin))
+            emit(notification.id, event)
+        for position, event in held.values():
+            emit(position, event)
+        return written
 
     def verify_audit(self, expected_head: str | None = None) -> Report:
         """See :meth:`Approvals.verify_audit`."""
@@ -343,7 +390,8 @@ class Queries:
             return None
         return getattr(first, "document_id", None)
 
-    def _stored_records(self) -> Iterator[StoredRecord]:
+    def _stored_notifications(self) -> Iterator[Any]:
+        """Every stored event in log order, read in batches (memory stays flat)."""
         after = 0
         while True:
             batch = self.log.recorder.select_notifications(
@@ -351,15 +399,18 @@ class Queries:
             )
             if not batch:
                 return
-            for n in batch:
-                yield StoredRecord(
-                    n.id,
-                    str(n.originator_id),
-                    n.originator_version,
-                    n.topic,
-                    bytes(n.state),
-                )
+            yield from batch
             after = batch[-1].id
+
+    def _stored_records(self) -> Iterator[StoredRecord]:
+        for n in self._stored_notifications():
+            yield StoredRecord(
+                n.id,
+                str(n.originator_id),
+                n.originator_version,
+                n.topic,
+                bytes(n.state),
+            )
 
     def client_view(self, document_id: str) -> ClientView:
         """See :meth:`Approvals.client_view`."""
@@ -455,3 +506,60 @@ _CSV_FIELDS = (
     "summary",
     "details",
 )
+# The firm-wide log adds where each event stands in it and whose it is.
+_LOG_CSV_FIELDS = ("position", "account_id", *_CSV_FIELDS)
+
+
+def _audit_writer(
+    out: IO[str],
+    fmt: str,
+    fields: Sequence[str],
+    *,
+    bom: bool,
+    delimiter: str,
+) -> Any:
+    """A function writing one audit record to ``out`` (the CSV header first).
+
+    CSV cells a spreadsheet would evaluate are neutralised; ``bom`` starts
+    the file with the byte-order mark Excel needs to read UTF-8 ("é" and
+    not "Ã©"), and ``delimiter=";"`` suits spreadsheets set up for a comma
+    as decimal mark (French Excel).
+    """
+    if fmt not in ("jsonl", "csv"):
+        raise InvalidInputError("fmt", f"got {fmt!r}", "'jsonl' or 'csv'")
+    if not callable(getattr(out, "write", None)):
+        raise InvalidInputError(
+            "out",
+            f"got {type(out).__name__}, which has no write()",
+            "a text file or stream open for writing",
+        )
+    if bom is not False and (bom is not True or fmt != "csv"):
+        raise InvalidInputError(
+            "bom", f"got {bom!r} with fmt={fmt!r}", "True only with fmt='csv'"
+        )
+    if delimiter not in (",", ";") or (delimiter != "," and fmt != "csv"):
+        raise InvalidInputError(
+            "delimiter",
+            f"got {delimiter!r} with fmt={fmt!r}",
+            "',' or ';', the latter only with fmt='csv'",
+        )
+    if fmt == "jsonl":
+
+        def write_json(record: dict[str, Any]) -> None:
+            out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+        return write_json
+    if bom:
+        out.write("\ufeff")
+    writer = csv.DictWriter(
+        out, fieldnames=list(fields), lineterminator="\n", delimiter=delimiter
+    )
+    writer.writeheader()
+
+    def write_csv(record: dict[str, Any]) -> None:
+        record["details"] = json.dumps(
+            record["details"], ensure_ascii=False, sort_keys=True
+        )
+        writer.writerow({k: _csv_cell(v) for k, v in record.items()})
+
+    return write_csv

@@ -555,13 +555,56 @@ class Approvals:
         return self._queries.audit_trail(document_id)
 
     def export_audit(
-        self, document_id: str, out: IO[str], *, fmt: str = "jsonl"
+        self,
+        document_id: str,
+        out: IO[str],
+        *,
+        fmt: str = "jsonl",
+        bom: bool = False,
+        delimiter: str = ",",
     ) -> int:
         """Write the document's audit trail to ``out`` as JSON Lines or CSV.
 
-        Returns the number of lines (records) written.
+        Returns the number of lines (records) written. For CSV, ``bom=True``
+        starts the file with the byte-order mark Excel needs to read UTF-8,
+        and ``delimiter=";"`` suits spreadsheets whose decimal mark is a
+        comma; cells a spreadsheet would evaluate (``=...``) are neutralised.
         """
-        return self._queries.export_audit(document_id, out, fmt=fmt)
+        return self._queries.export_audit(
+            document_id, out, fmt=fmt, bom=bom, delimiter=delimiter
+        )
+
+    def export_audit_log(
+        self,
+        out: IO[str],
+        *,
+        fmt: str = "jsonl",
+        account_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        bom: bool = False,
+        delimiter: str = ",",
+    ) -> int:
+        """Write the firm's audit log to ``out``, in log order; return the count.
+
+        Every event of every document, or of one client account's documents
+        (``account_id``: events of the cycles and activity recorded while
+        the document belonged to it), recorded at or after ``since`` and
+        before ``until`` (aware datetimes). Rows are those of
+        :meth:`export_audit` plus ``position`` (in the log) and
+        ``account_id``. Streamed: events are read and written in batches,
+        so memory does not grow with the log. ``fmt``, ``bom`` and
+        ``delimiter`` as for :meth:`export_audit`.
+        """
+        return self._queries.export_audit_log(
+            out,
+            fmt=fmt,
+            account_id=account_id,
+            since=since,
+            until=until,
+            bom=bom,
+            delimiter=delimiter,
+        )
 
     def client_view(self, document_id: str) -> ClientView:
         """The latest request as the client sees it, read-only (F12)."""

@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
@@ -173,16 +173,14 @@ def audit() -> None:
     """A document's audit trail, and the tamper-evident chain of every event.
 
     `audit DOCUMENT_ID` (or `audit trail DOCUMENT_ID`) exports one
-    document's trail; `audit verify` checks every stored event against the
+    document's trail; `audit log` the firm's, or an account's, by dates;
+    `audit verify` checks every stored event against the
     hashes recorded with it; `audit export` writes a bundle anyone can check
     without the database.
     """
 
 
-@audit.command("trail")
-@click.argument("document_id")
-@_db_option
-@_option(
+_format_option = _option(
     "--format",
     "fmt",
     type=click.Choice(["jsonl", "csv"]),
@@ -190,12 +188,118 @@ def audit() -> None:
     show_default=True,
     help="JSON Lines (one event per line) or CSV.",
 )
-def audit_trail(document_id: str, db: str | None, fmt: str) -> None:
+_bom_option = _option(
+    "--bom",
+    is_flag=True,
+    help="CSV: start with a byte-order mark, so Excel reads accents right.",
+)
+_delimiter_option = _option(
+    "--delimiter",
+    type=click.Choice([",", ";"]),
+    default=",",
+    show_default=True,
+    help="CSV: ';' for spreadsheets whose decimal mark is a comma (French Excel).",
+)
+
+
+@audit.command("trail")
+@click.argument("document_id")
+@_db_option
+@_format_option
+@_bom_option
+@_delimiter_option
+def audit_trail(
+    document_id: str, db: str | None, fmt: str, bom: bool, delimiter: str
+) -> None:
     """Export a document's audit trail (every event: when, who, what)."""
     with _store(db, read_only=True) as app:
-        written = app.export_audit(document_id, sys.stdout, fmt=fmt)
+        try:
+            written = app.export_audit(
+                document_id, sys.stdout, fmt=fmt, bom=bom, delimiter=delimiter
+            )
+        except ApprovalFlowError as exc:
+            raise click.UsageError(str(exc)) from exc
     if not written:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
+
+
+def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """An ISO date or date-time; without a zone, UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        msg = (
+            f"{value!r} is not an ISO date or date-time, e.g. 2026-11-01 or "
+            "2026-11-01T09:30+01:00"
+        )
+        raise click.BadParameter(msg, param=param) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@audit.command("log")
+@_db_option
+@_option("--account", help="Only this client account's documents.")
+@_option(
+    "--since",
+    callback=_moment,
+    help="Events recorded at or after this ISO date or date-time (UTC unless "
+    "a zone is given).",
+)
+@_option("--until", callback=_moment, help="Events recorded before this moment.")
+@_format_option
+@_bom_option
+@_delimiter_option
+@_option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    show_default=True,
+    help="The file to write ('-': standard output).",
+)
+def audit_log(  # noqa: PLR0917 - click passes each option by name
+    db: str | None,
+    account: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    fmt: str,
+    bom: bool,
+    delimiter: str,
+    out: str,
+) -> None:
+    """Export the firm's audit log: every document, or one account's, by dates.
+
+    Events in the order they were recorded, streamed (memory stays flat
+    however long the log), with each event's position in the log and its
+    client account.
+    """
+    options: dict[str, Any] = {
+        "fmt": fmt,
+        "account_id": account,
+        "since": since,
+        "until": until,
+        "bom": bom,
+        "delimiter": delimiter,
+    }
+    with _store(db, read_only=True, refresh_views_on_read=False) as app:
+        try:
+            if out == "-":
+                app.export_audit_log(sys.stdout, **options)
+                return
+            # Written beside the target, then renamed: a refusal or a crash
+            # leaves no empty or half-written export under the final name.
+            target = Path(out)
+            partial = target.with_name(target.name + ".partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as handle:
+                    count = app.export_audit_log(handle, **options)
+                partial.replace(target)
+            finally:
+                partial.unlink(missing_ok=True)
+        except ApprovalFlowError as exc:
+            raise click.UsageError(str(exc)) from exc
+    click.echo(f"{count} event(s) written to {out}", err=True)
 
 
 @audit.command("verify")

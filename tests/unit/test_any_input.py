@@ -100,6 +100,12 @@ CALLS: dict[str, Callable[..., Call]] = {
     "export_audit": lambda d, by, m, r: (
         lambda a: a.export_audit(d, io.StringIO(), fmt=m)
     ),
+    "export_audit_log": lambda d, by, m, r: (
+        lambda a: a.export_audit_log(
+            io.StringIO(), fmt=m, account_id=d, since=r, until=by, bom=bool(r)
+        )
+    ),
+    "health": lambda d, by, m, r: lambda a: a.health(max_delay=m, max_lag=r),
     "client_view": lambda d, by, m, r: lambda a: a.client_view(d),
     "document_as_of": lambda d, by, m, r: lambda a: a.document_as_of(d, m),
     "approvals_tab_as_of": lambda d, by, m, r: lambda a: a.approvals_tab_as_of(d, m),
@@ -155,6 +161,24 @@ OPTIONS = {
     "audit": ["audit", "DOC", "--db", "DB", "--format", "FMT"],
     "verify": ["audit", "verify", "--db", "DB", "--head", "DOC"],
     "deliveries retry": ["deliveries", "retry", "--db", "DB", "--event", "FMT"],
+    "audit log": [
+        "audit",
+        "log",
+        "--db",
+        "DB",
+        "--account",
+        "DOC",
+        "--since",
+        "FMT",
+        "--format",
+        "csv",
+        "--bom",
+        "--out",
+        "DOC",
+    ],
+    "health": ["health", "--db", "DB", "--max-delay", "FMT", "--json"],
+    "deliveries status": ["deliveries", "status", "--db", "DB", "--max-delay", "FMT"],
+    "projections status": ["projections", "status", "--db", "DB", "--max-lag", "FMT"],
     "worker": [
         "worker",
         "--once",
@@ -193,9 +217,12 @@ def test_the_command_line_never_shows_a_traceback(
     with connect(f"sqlite:///{store}", directory=make_directory()) as app:
         app.request_approval("d1", by="f1")
     args = [
-        {"DOC": doc, "DB": str(folder / db) if "://" not in db else db, "FMT": fmt}.get(
-            a, a
-        )
+        {
+            "DOC": doc,
+            "DB": str(folder / db) if "://" not in db else db,
+            "FMT": fmt,
+            "OUT": str(folder / "export.csv"),
+        }.get(a, a)
         for a in OPTIONS[command]
     ]
     if any("\x00" in a for a in args):

@@ -76,7 +76,7 @@ def test_the_top_level_exports_are_pinned() -> None:
         "DeliveryError", "DeliveryPass", "Directory", "Document",
         "DocumentAccountMismatchError", "DocumentFacts", "DocumentNotVisibleError",
         "DocumentRow", "DocumentStatus", "EmailComposer", "EntryPoint", "EventSink",
-        "FileMailer", "FirmMember", "HistoryEntry", "InvalidInputError",
+        "FileMailer", "FirmMember", "HealthReport", "HistoryEntry", "InvalidInputError",
         "InvalidStateError", "InvoiceLock", "Links", "Mailer", "NotAuthorizedError",
         "NotPendingError", "Notifier", "Page", "PermanentDeliveryError",
         "PlannedDelivery", "PortalLinks", "PortalNotifications", "PublishedEvent",
