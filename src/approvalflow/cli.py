@@ -3,7 +3,9 @@
 Every option can also be set by an environment variable: ``APPROVALFLOW_``
 and the option's long name in capitals, dashes as underscores (``--db`` is
 ``APPROVALFLOW_DB``, ``--smtp-host`` is ``APPROVALFLOW_SMTP_HOST``); a test
-checks every option follows that one scheme.
+checks every option follows that one scheme. The one exception is the
+demo's ``--db``, ``APPROVALFLOW_DEMO_DB``, so that the demo never writes its
+story into the store ``APPROVALFLOW_DB`` names.
 
 Exit codes: 0 done (or healthy); 1 an error approvalflow explains (a store
 that cannot be opened, bad input), or, for ``health`` and the status
@@ -38,10 +40,12 @@ from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
 from approvalflow.domain.errors import ApprovalFlowError
 
-__all__ = ["ENV_PREFIX", "main"]
+__all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "main"]
 
 #: Every option's environment variable is this and its long name.
 ENV_PREFIX = "APPROVALFLOW_"
+#: The one exception: the demo's store, kept apart from APPROVALFLOW_DB.
+DEMO_DB_VARIABLE = "APPROVALFLOW_DEMO_DB"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -108,10 +112,14 @@ def store_url(db: str | None) -> str:
 
 
 @main.command()
-@_option(
+@click.option(
     "--db",
     default="approvalflow-demo.sqlite3",
     show_default=True,
+    # Not APPROVALFLOW_DB: that names the real store, which must never
+    # receive the demo's story.
+    envvar=DEMO_DB_VARIABLE,
+    show_envvar=True,
     help="SQLite file (or store URL) to record the story in, or replay it from.",
 )
 def demo(db: str) -> None:

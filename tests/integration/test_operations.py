@@ -471,3 +471,12 @@ def test_health_bounds_are_checked(tmp_path: Path) -> None:
         assert "Traceback" not in refused.stderr
     lowest = cli("health", "--db", str(db), "--max-delay", "1", cwd=tmp_path)
     assert lowest.returncode in (0, 1), lowest.stderr  # accepted: a real check
+
+
+def test_the_demo_never_writes_into_the_store_the_db_variable_names(
+    tmp_path: Path,
+) -> None:
+    demo = cli("demo", cwd=tmp_path, env={"APPROVALFLOW_DB": "real.sqlite3"})
+    assert demo.returncode == 0, demo.stderr
+    assert (tmp_path / "approvalflow-demo.sqlite3").exists()
+    assert not (tmp_path / "real.sqlite3").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from approvalflow.cli import ENV_PREFIX, load_object, main
+from approvalflow.cli import DEMO_DB_VARIABLE, ENV_PREFIX, load_object, main
 
 
 def _options(command: click.Command, path: str) -> Iterator[tuple[str, click.Option]]:
@@ -28,6 +29,8 @@ def test_every_option_has_its_variable_in_the_one_scheme() -> None:
             continue
         long = next(o for o in option.opts if o.startswith("--"))
         expected = ENV_PREFIX + long[2:].upper().replace("-", "_")
+        if (path, long) == ("approvalflow demo", "--db"):
+            expected = DEMO_DB_VARIABLE  # never the real store's variable
         assert option.envvar == expected, f"{path} {long}"
         assert option.show_envvar, f"{path} {long}"
         checked += 1
@@ -37,8 +40,8 @@ def test_every_option_has_its_variable_in_the_one_scheme() -> None:
 
 def test_the_same_option_means_the_same_variable_everywhere() -> None:
     seen: dict[str, str] = {}
-    for _path, option in _options(main, "approvalflow"):
-        if option.name in ("help", "version"):
+    for path, option in _options(main, "approvalflow"):
+        if option.name in ("help", "version") or path == "approvalflow demo":
             continue
         long = next(o for o in option.opts if o.startswith("--"))
         assert seen.setdefault(long, str(option.envvar)) == option.envvar
@@ -89,3 +92,15 @@ def test_an_unknown_entry_point_lists_the_group(host: Path) -> None:
     message = str(caught.value)
     assert "'approvalflow.directory'" in message
     assert "none installed" in message
+
+
+def test_the_settings_table_lists_every_variable_and_no_other() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    table = doc.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(APPROVALFLOW_[A-Z_]+)`", table, re.MULTILINE))
+    variables = {
+        str(option.envvar)
+        for _path, option in _options(main, "approvalflow")
+        if option.name not in ("help", "version")
+    }
+    assert documented == variables
