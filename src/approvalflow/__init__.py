@@ -62,6 +62,7 @@ from approvalflow.domain.values import (
     InvoiceLock,
     Rejection,
     ReminderPolicy,
+    ReminderSchedule,
 )
 from approvalflow.history import HistoryEntry
 from approvalflow.links import PortalLinks
@@ -160,6 +161,7 @@ __all__ = [
     "Rejection",
     "RejectionRow",
     "ReminderPolicy",
+    "ReminderSchedule",
     "SMTPMailer",
     "StatusFilter",
     "StoreBusyError",

@@ -12,6 +12,7 @@ error (``AlreadyPendingError``, ``NotPendingError``).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -32,6 +33,7 @@ from approvalflow.domain.validation import (
     check_optional_text,
 )
 from approvalflow.domain.values import (
+    ELAPSED,
     ActivityKind,
     Actor,
     DocumentFacts,
@@ -39,6 +41,7 @@ from approvalflow.domain.values import (
     NotificationReport,
     Rejection,
     ReminderPolicy,
+    ReminderSchedule,
     reminder_policy_from,
 )
 
@@ -71,9 +74,41 @@ class BatchRequest:
 class Commands:
     """Every command of ``Approvals``, on the log and the authorization."""
 
-    def __init__(self, log: ApprovalLog, auth: Authorization) -> None:
+    def __init__(
+        self,
+        log: ApprovalLog,
+        auth: Authorization,
+        schedule: ReminderSchedule | None = None,
+    ) -> None:
         self.log = log
         self.auth = auth
+        #: The firm's reminder schedule, for policies that name none.
+        self.schedule = ReminderSchedule() if schedule is None else schedule
+
+    def _scheduled(
+        self, policy: ReminderPolicy | None, account_id: str
+    ) -> ReminderPolicy | None:
+        """``policy`` with the schedule to record: its own, or the firm's.
+
+        The firm's is moved to the recipients' time zone when those of the
+        account's notified users who state one agree on it.
+        """
+        if policy is None or policy.schedule is not None:
+            return policy
+        schedule = self.schedule
+        if schedule != ELAPSED:
+            directory = self.auth.directory
+            zones = set()
+            for link in directory.account_links(account_id):
+                user = directory.client_user(link.user_id) if link.notify else None
+                zone = getattr(user, "time_zone", None)
+                if zone:
+                    zones.add(zone)
+            if len(zones) == 1:
+                # A zone the directory got wrong: the firm's applies.
+                with contextlib.suppress(InvalidInputError):
+                    schedule = attrs.evolve(schedule, time_zone=zones.pop())
+        return attrs.evolve(policy, schedule=schedule)
 
     # -- commands: firm side -----------------------------------------------
 
@@ -174,7 +209,7 @@ class Commands:
             document=facts,
             by=actor,
             message=item.message,
-            reminders=item.reminders,
+            reminders=self._scheduled(item.reminders, facts.account_id),
             entry_point=item.entry_point,
             at=now,
         )
@@ -205,6 +240,8 @@ class Commands:
             effective = (
                 pending.reminders if isinstance(policy, Keep) and pending else policy
             )
+            if pending is not None and isinstance(effective, ReminderPolicy):
+                effective = self._scheduled(effective, pending.document.account_id)
             aggregate.resend(
                 by=actor,
                 message=text,

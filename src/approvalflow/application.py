@@ -49,6 +49,7 @@ from approvalflow.domain.values import (
     EntryPoint,
     NotificationReport,
     ReminderPolicy,
+    ReminderSchedule,
 )
 from approvalflow.follower import read_events
 from approvalflow.history import HistoryEntry
@@ -103,10 +104,11 @@ class Approvals:
         directory: Directory | None,
         delivery: DeliveryPorts,
         refresh_views_on_read: bool = True,
+        reminder_schedule: ReminderSchedule | None = None,
     ) -> None:
         self._log = log
         self._auth = Authorization(directory)
-        self._commands = Commands(log, self._auth)
+        self._commands = Commands(log, self._auth, reminder_schedule)
         self._queries = Queries(log, refresh_views_on_read=refresh_views_on_read)
         self._delivery = delivery
 

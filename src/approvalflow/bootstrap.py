@@ -29,6 +29,7 @@ from approvalflow.domain.errors import (
     StoreCorruptError,
     StoreNotFoundError,
 )
+from approvalflow.domain.values import ReminderSchedule
 from approvalflow.links import PortalLinks
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.notifications.mailers import FileMailer, SMTPMailer
@@ -335,6 +336,7 @@ def connect(
     refresh_views_after_write: bool = True,
     create: bool = True,
     read_only: bool = False,
+    reminder_schedule: ReminderSchedule | None = None,
 ) -> Approvals:
     """Open the approvals store at ``url`` with the host's ports.
 
@@ -366,6 +368,13 @@ def connect(
     read-only disk: queries, history and the audit chain work, commands are
     refused, and lists show what the read models held.
 
+    ``reminder_schedule`` is the firm's :class:`ReminderSchedule`, recorded
+    with every request whose :class:`ReminderPolicy` names none: by default
+    business days (Monday to Friday), 09:00 to 18:00 in UTC; give the firm's
+    zone and holidays, e.g. ``ReminderSchedule(time_zone="Europe/Paris",
+    holidays="FR")``, or ``ReminderSchedule.elapsed()`` for reminders exactly
+    N x 24 hours after the latest contact.
+
     Read models follow the events: after this application's own commands
     (unless ``refresh_views_after_write`` is false) and before each list
     query (unless ``refresh_views_on_read`` is false). With both off, a
@@ -383,6 +392,14 @@ def connect(
     for name, port in given.items():
         if port is not None:
             check_port(name, PORTS[name], port)
+    if reminder_schedule is not None and not isinstance(
+        reminder_schedule, ReminderSchedule
+    ):
+        msg = (
+            f"reminder_schedule= is not a ReminderSchedule: got "
+            f"{type(reminder_schedule).__name__}"
+        )
+        raise ConfigurationError(msg)
     if composer is not None and not callable(getattr(composer, "compose", None)):
         msg = (
             f"composer= is not an email composer: {type(composer).__name__} "
@@ -423,6 +440,7 @@ def connect(
             lease_clock=SystemClock(),
         ),
         refresh_views_on_read=refresh_views_on_read,
+        reminder_schedule=reminder_schedule,
     )
 
 

@@ -70,10 +70,21 @@ def history_entry(event: Any) -> HistoryEntry:
 def _policy(policy: Mapping[str, Any] | None) -> str:
     if policy is None:
         return "reminders off"
-    return (
-        f"reminders every {policy['days_before_next']} day(s), "
-        f"at most {policy['count']}"
+    schedule = policy.get("schedule")
+    business = schedule is not None and schedule.get("business_days")
+    text = (
+        f"reminders every {policy['days_before_next']} "
+        f"{'business ' if business else ''}day(s), at most {policy['count']}"
     )
+    if schedule is None:
+        return text
+    if schedule.get("window_start") and schedule.get("window_end"):
+        text += f", {schedule['window_start'][:5]}-{schedule['window_end'][:5]}"
+    text += f" {schedule.get('time_zone', 'UTC')}"
+    if schedule.get("holidays"):
+        region = schedule.get("holiday_region")
+        text += f", {schedule['holidays']}{'-' + region if region else ''} holidays off"
+    return text
 
 
 def _message(details: Mapping[str, Any]) -> str:

@@ -12,11 +12,12 @@ because nothing a user recorded may become unreadable.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from approvalflow.domain.aggregate import Cycle
@@ -28,6 +29,7 @@ from approvalflow.domain.values import (
     NotificationReport,
     Rejection,
     ReminderPolicy,
+    ReminderSchedule,
 )
 
 __all__ = ["STORED_VALUE_TYPES", "converter", "register_transcodings"]
@@ -44,6 +46,7 @@ STORED_VALUE_TYPES: dict[str, type[Any]] = {
     "Cycle": Cycle,
     "DeliveryRecord": DeliveryRecord,
     "NotificationReport": NotificationReport,
+    "ReminderSchedule": ReminderSchedule,
 }
 
 
@@ -53,8 +56,18 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(
         datetime, lambda value, _: datetime.fromisoformat(value)
     )
+    conv.register_unstructure_hook(time, time.isoformat)
+    conv.register_structure_hook(time, lambda value, _: time.fromisoformat(value))
     for cls in STORED_VALUE_TYPES.values():
         conv.register_structure_hook(cls, _trusted_structure(conv))
+    # A policy without a schedule is stored as before schedules existed, so
+    # such records read the same in every release.
+    conv.register_unstructure_hook(
+        ReminderPolicy,
+        make_dict_unstructure_fn(
+            ReminderPolicy, conv, schedule=override(omit_if_default=True)
+        ),
+    )
     return conv
 
 

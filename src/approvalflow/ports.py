@@ -89,6 +89,9 @@ class ClientUser:
     name: str
     email: str
     language: str | None = None
+    #: The person's IANA time zone (e.g. ``"Europe/London"``), if known: their
+    #: reminders fall due in their hours when the account's notified users agree.
+    time_zone: str | None = None
 
 
 @attrs.frozen

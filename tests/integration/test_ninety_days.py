@@ -6,17 +6,35 @@ English recipients. A worker passes every six hours (reminders, then
 deliveries). The model, written here from the help centre's rules, says which
 emails go to whom, when, in which language; the mail the library sent must be
 exactly that.
+
+Twice: with reminders exactly N x 24 hours after the latest contact, and with
+a Paris firm's business schedule (09:00-18:00 local, Monday to Friday, French
+public holidays off) from March to May 2026, across the change to summer
+time (29 March) and six public holidays. The model finds each due time its
+own way: counting business days, then walking forward minute by minute to
+the first minute inside the window on a business day.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from approvalflow import Approvals, DocumentFacts, ReminderPolicy, connect
+import holidays
+import pytest
+
+from approvalflow import (
+    Approvals,
+    DocumentFacts,
+    ReminderPolicy,
+    ReminderSchedule,
+    connect,
+)
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.ports import AccountLink, ClientAccount, ClientUser, FirmMember
 from approvalflow.testing import (
@@ -37,17 +55,53 @@ Email = tuple[
 ]  # when, to, kind, language, doc, reminder
 
 
+PARIS = ZoneInfo("Europe/Paris")
+FRENCH_HOLIDAYS = holidays.France(years=range(2025, 2028))
+#: The business calendar's first day: a Monday, four weeks before summer time.
+SPRING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def elapsed(last_contact: datetime, days: int) -> datetime:
+    return last_contact + timedelta(days=days)
+
+
+def paris_business(last_contact: datetime, days: int) -> datetime:
+    def working(day: date) -> bool:
+        return day.weekday() < 5 and day not in FRENCH_HOLIDAYS
+
+    local = last_contact.astimezone(PARIS)
+    day, counted = local.date(), 0
+    while counted < days:
+        day += timedelta(days=1)
+        counted += working(day)
+    wall = datetime.combine(day, local.time().replace(tzinfo=None))
+    while not (working(wall.date()) and time(9) <= wall.time() < time(18)):
+        wall = (wall + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return wall.replace(tzinfo=PARIS).astimezone(UTC)
+
+
+CALENDARS: dict[str, tuple[ReminderSchedule, datetime, Callable[..., datetime]]] = {
+    "elapsed": (ReminderSchedule.elapsed(), START, elapsed),
+    "paris-business": (
+        ReminderSchedule(time_zone="Europe/Paris", holidays="FR"),
+        SPRING,
+        paris_business,
+    ),
+}
+
+
 @dataclass
 class Pending:
     account: str
     policy: ReminderPolicy | None
     last_contact: datetime
+    rule: Callable[[datetime, int], datetime]
     sent_in_schedule: int = 0
 
     def due(self) -> datetime | None:
         if self.policy is None or self.sent_in_schedule >= self.policy.count:
             return None
-        return self.last_contact + self.policy.interval
+        return self.rule(self.last_contact, self.policy.days_before_next)
 
 
 @dataclass
@@ -58,6 +112,7 @@ class Model:
     emails_of: dict[str, str]
     links: dict[str, dict[str, bool]]  # account -> user -> notify
     subscribers: list[str]
+    rule: Callable[[datetime, int], datetime] = elapsed
     pending: dict[str, Pending] = field(default_factory=dict)
     # Events since the last worker pass: (kind, account, doc, reminder number)
     queue: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -121,20 +176,25 @@ def build_firm(rng: random.Random) -> tuple[InMemoryDirectory, Model]:
     return directory, model
 
 
-def test_ninety_days_of_emails_match_the_model(store_url: str) -> None:
+@pytest.mark.parametrize("calendar", sorted(CALENDARS))
+def test_ninety_days_of_emails_match_the_model(store_url: str, calendar: str) -> None:
+    schedule, start, rule = CALENDARS[calendar]
     rng = random.Random(SEED)
     directory, model = build_firm(rng)
-    clock = ControllableClock(START)
+    model.rule = rule
+    clock = ControllableClock(start)
     mailer, portal = RecordingMailer(), RecordingPortal()
     composer = EmailComposer(
         sender="cabinet@firm.example", firm_name="Martin", default_language="en"
     )
     next_doc = 0
-    with connect(store_url, directory=directory, clock=clock) as app:
+    with connect(
+        store_url, directory=directory, clock=clock, reminder_schedule=schedule
+    ) as app:
         notifier = app.notifier(
             mailer=mailer, portal=portal, links=StaticLinks(), composer=composer
         )
-        end = START + timedelta(days=DAYS)
+        end = start + timedelta(days=DAYS)
         while clock.now() < end:
             for _ in range(rng.randint(0, 4)):
                 next_doc = act(app, model, directory, rng, next_doc)
@@ -164,6 +224,14 @@ def test_ninety_days_of_emails_match_the_model(store_url: str) -> None:
     assert kinds["resend"] >= 20
     assert kinds["decision"] >= 100
     assert {language for *_, language, _, _ in expected} == {"fr", "en"}
+    if calendar == "paris-business":
+        # Reminders go out on Paris business days only, before and after the
+        # change to summer time.
+        days = [
+            w.astimezone(PARIS).date() for w, _, k, *_ in expected if k == "reminder"
+        ]
+        assert all(d.weekday() < 5 and d not in FRENCH_HOLIDAYS for d in days)
+        assert min(days) < date(2026, 3, 29) < max(days)
     assert actual == expected
     # Every email went to exactly the address and in the language expected;
     # and the portal holds a task exactly for each request still pending.
@@ -197,7 +265,7 @@ def act(
             ]
         )
         app.request_approval(doc, by=rng.choice(["f1", "f2", "f3"]), reminders=policy)
-        model.pending[doc] = Pending(account, policy, app.clock.now())
+        model.pending[doc] = Pending(account, policy, app.clock.now(), model.rule)
         model.queue.append(("request", account, doc, ""))
         return next_doc + 1
     doc = rng.choice(pending)
@@ -205,7 +273,9 @@ def act(
     if roll < 0.55:
         policy = rng.choice([request.policy, ReminderPolicy(1, 2), None])
         app.resend(doc, by="f2", reminders=policy)
-        model.pending[doc] = Pending(request.account, policy, app.clock.now())
+        model.pending[doc] = Pending(
+            request.account, policy, app.clock.now(), model.rule
+        )
         model.queue.append(("resend", request.account, doc, ""))
     elif roll < 0.85:
         linked = sorted(model.links[request.account])

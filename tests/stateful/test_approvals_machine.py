@@ -33,6 +33,7 @@ from approvalflow import (
     NotAuthorizedError,
     NotPendingError,
     ReminderPolicy,
+    ReminderSchedule,
     UnknownDocumentError,
     approval_request_id,
     connect,
@@ -121,8 +122,13 @@ class ApprovalsMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ControllableClock(START)
+        # The model counts reminders in plain elapsed days (the business
+        # schedule has its own model in tests/unit/test_schedules.py).
         self.app = connect(
-            self.store_url(), directory=make_directory(), clock=self.clock
+            self.store_url(),
+            directory=make_directory(),
+            clock=self.clock,
+            reminder_schedule=ReminderSchedule.elapsed(),
         )
         self.model = {doc: ModelDocument() for doc in DOCUMENTS}
 

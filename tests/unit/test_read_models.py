@@ -277,7 +277,21 @@ def test_audit_trail_matches_the_event_history_and_exports(
     ]
     requested = trail[1]
     assert requested.details["message"] == "Hello"
-    assert requested.details["reminders"] == {"days_before_next": 2, "count": 1}
+    assert requested.details["reminders"] == {
+        "days_before_next": 2,
+        "count": 1,
+        "schedule": {
+            "time_zone": "UTC",
+            "window_start": "09:00:00",
+            "window_end": "18:00:00",
+            "business_days": True,
+            "holidays": None,
+            "holiday_region": None,
+        },
+    }
+    assert "reminders every 2 business day(s), at most 1, 09:00-18:00 UTC" in (
+        requested.summary
+    )
     assert (requested.actor_name, requested.actor_role) == (
         "Anna Martin",
         "firm_member",

@@ -1,17 +1,44 @@
-"""The due-reminders index and send_due_reminders (F6)."""
+"""The due-reminders index and send_due_reminders (F6).
+
+These pin the plain rule (exactly N x 24 hours after the latest contact),
+still available as ``ReminderSchedule.elapsed()``; the business schedule,
+the default for new requests, is tested in ``test_schedules.py``.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from approvalflow import Approvals, BatchRequest, ReminderPolicy, connect
+import pytest
+
+from approvalflow import (
+    Approvals,
+    BatchRequest,
+    ReminderPolicy,
+    ReminderSchedule,
+    connect,
+)
 from approvalflow.readmodels.store import SCHEMA_VERSION
-from approvalflow.testing import ControllableClock
+from approvalflow.testing import ControllableClock, InMemoryDirectory
 from tests.helpers import START, make_directory
 
 DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def app(
+    store_url: str, clock: ControllableClock, directory: InMemoryDirectory
+) -> Iterator[Approvals]:
+    with connect(
+        store_url,
+        directory=directory,
+        clock=clock,
+        reminder_schedule=ReminderSchedule.elapsed(),
+    ) as application:
+        yield application
 
 
 def test_due_reminders_go_out_once_per_slot(

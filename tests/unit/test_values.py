@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import pytest
 from eventsourcing.persistence import JSONTranscoder
@@ -21,6 +21,7 @@ from approvalflow import (
     InvoiceLock,
     Rejection,
     ReminderPolicy,
+    ReminderSchedule,
 )
 from approvalflow.domain.aggregate import Cycle
 from approvalflow.domain.validation import (
@@ -66,10 +67,20 @@ facts = st.builds(
     uploaded_by=text,
     description=st.none() | text,
 )
+schedules = st.builds(
+    ReminderSchedule,
+    time_zone=st.sampled_from(["UTC", "Europe/Paris", "Europe/London"]),
+    window_start=st.sampled_from([time(8), time(9, 30)]),
+    window_end=st.sampled_from([time(17), time(18, 45)]),
+    business_days=st.booleans(),
+    holidays=st.sampled_from([None, "FR", "GB"]),
+    holiday_region=st.none(),
+) | st.just(ReminderSchedule.elapsed())
 policies = st.builds(
     ReminderPolicy,
     days_before_next=st.integers(1, 365),
     count=st.integers(1, 30),
+    schedule=st.none() | schedules,
 )
 rejections = st.builds(
     Rejection,
@@ -133,7 +144,7 @@ def test_every_value_type_survives_the_store(value: object) -> None:
 
 def test_every_stored_value_type_is_covered_by_the_round_trip() -> None:
     covered = {Actor, DocumentFacts, ReminderPolicy, Rejection, InvoiceLock, Cycle}
-    covered |= {DeliveryRecord, NotificationReport}
+    covered |= {DeliveryRecord, NotificationReport, ReminderSchedule}
     assert set(STORED_VALUE_TYPES.values()) == covered
 
 

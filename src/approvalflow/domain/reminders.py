@@ -3,15 +3,28 @@
 The aggregate uses it to decide whether a reminder is due; the documents read
 model uses it to keep the due-reminders index. Both feed it the same facts,
 so the index cannot disagree with the aggregate that re-checks each reminder.
+
+With a :class:`~approvalflow.domain.values.ReminderSchedule`, the reminder
+falls due in the schedule's time zone: N days (business days, if so
+configured) after the latest contact's local date, at the contact's local
+time of day, moved into the sending window (a time before it waits for the
+window to open; a time at or after its end waits for the next allowed day's
+opening) and onto a business day. A local time that does not exist that
+day (the hour skipped when clocks go forward) means the moment just after
+the skip; a time that exists twice (clocks going back) means the first.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from approvalflow.domain.values import ReminderPolicy
+from approvalflow.domain.values import ELAPSED, ReminderPolicy, ReminderSchedule
 
-__all__ = ["next_reminder_at"]
+__all__ = ["add_business_days", "due_in_schedule", "local_moment", "next_reminder_at"]
+
+# A business calendar always has working days within a few weeks; a loop
+# past this many days means a misconfigured calendar, not a long holiday.
+_MAX_SKIP = 400
 
 
 def next_reminder_at(
@@ -36,4 +49,66 @@ def next_reminder_at(
         or sent_in_schedule >= policy.count
     ):
         return None
-    return last_contact_at + policy.interval
+    schedule = policy.schedule
+    if schedule is None or schedule == ELAPSED:
+        # Requests recorded before schedules existed, and the plain rule.
+        return last_contact_at + policy.interval
+    return due_in_schedule(last_contact_at, policy.days_before_next, schedule)
+
+
+def due_in_schedule(
+    last_contact_at: datetime, days: int, schedule: ReminderSchedule
+) -> datetime:
+    """The due moment ``days`` (business) days after a contact, in ``schedule``."""
+    zone = schedule.zone
+    local = last_contact_at.astimezone(zone)
+    if schedule.business_days:
+        day = add_business_days(local.date(), days, schedule)
+    else:
+        day = local.date() + timedelta(days=days)
+    at = local.time().replace(tzinfo=None, fold=0)
+    start, end = schedule.window_start, schedule.window_end
+    if start is not None and end is not None:
+        if at < start:
+            at = start
+        elif at >= end:
+            day, at = day + timedelta(days=1), start
+    # Only a business day; arriving on a later day means its opening time.
+    moved = 0
+    while not schedule.is_business_day(day):
+        day += timedelta(days=1)
+        moved += 1
+        if moved > _MAX_SKIP:  # pragma: no cover - a calendar with no workdays
+            msg = f"no business day within {_MAX_SKIP} days of {day}"
+            raise ValueError(msg)
+    if moved and start is not None:
+        at = start
+    return local_moment(day, at, schedule)
+
+
+def add_business_days(start: date, days: int, schedule: ReminderSchedule) -> date:
+    """The date ``days`` business days after ``start`` (``start`` not counted)."""
+    day = start
+    counted = skipped = 0
+    while counted < days:
+        day += timedelta(days=1)
+        if schedule.is_business_day(day):
+            counted += 1
+        else:
+            skipped += 1
+            if skipped > _MAX_SKIP:  # pragma: no cover - a calendar with no workdays
+                msg = f"no business day within {_MAX_SKIP} days of {start}"
+                raise ValueError(msg)
+    return day
+
+
+def local_moment(day: date, at: time, schedule: ReminderSchedule) -> datetime:
+    """The UTC instant of wall-clock ``at`` on ``day`` in the schedule's zone.
+
+    A skipped wall-clock time (clocks going forward) is taken with the offset
+    in force before the skip, which lands just after it by the same amount
+    (02:30 on a night that jumps from 02:00 to 03:00 is 03:30); a repeated
+    one (clocks going back) is its first occurrence.
+    """
+    moment = datetime.combine(day, at.replace(fold=0), tzinfo=schedule.zone)
+    return moment.astimezone(UTC)

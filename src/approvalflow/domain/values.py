@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
+import holidays
 
 from approvalflow.domain.errors import InvalidInputError
 from approvalflow.domain.validation import (
@@ -38,6 +41,7 @@ __all__ = [
     "NotificationReport",
     "Rejection",
     "ReminderPolicy",
+    "ReminderSchedule",
 ]
 
 
@@ -148,6 +152,144 @@ def _count(_instance: object, _attribute: object, value: object) -> None:
     check_int("count", value, low=MIN_REMINDER_COUNT, high=MAX_REMINDER_COUNT)
 
 
+def _zone(_instance: object, _attribute: object, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(
+            "time_zone", f"got {value!r}", "an IANA time zone such as 'Europe/Paris'"
+        )
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInputError(
+            "time_zone",
+            f"{value!r} is not a known time zone",
+            "an IANA time zone such as 'Europe/Paris', 'Europe/London' or 'UTC'",
+        ) from exc
+
+
+def _window_time(_instance: object, attribute: Any, value: Any) -> None:
+    if value is not None and (not isinstance(value, time) or value.tzinfo is not None):
+        raise InvalidInputError(
+            attribute.name,
+            f"got {value!r}",
+            "None or a local wall-clock datetime.time without a zone, e.g. time(9)",
+        )
+
+
+def _holiday_country(_instance: object, _attribute: object, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or value not in holidays.list_supported_countries():
+        raise InvalidInputError(
+            "holidays",
+            f"got {value!r}",
+            "None or an ISO 3166 country code the python holidays package "
+            "supports, e.g. 'FR' or 'GB'",
+        )
+
+
+@cache
+def holiday_calendar(country: str, region: str | None) -> holidays.HolidayBase:
+    """The public holidays of ``country`` (and ``region``), all years, cached."""
+    return holidays.country_holidays(country, subdiv=region)
+
+
+@attrs.frozen
+class ReminderSchedule:
+    """When automatic reminders may go out: in whose hours, on which days.
+
+    The client's reminders fall due in ``time_zone`` (an IANA zone), inside
+    the sending window ``window_start``-``window_end`` (local wall-clock
+    times; ``None`` for any time), and with ``business_days`` only on Monday
+    to Friday outside ``holidays`` (a country code for the python holidays
+    package, with an optional ``holiday_region``), "days before next
+    reminder" then counting business days. :data:`ELAPSED` is the plain
+    rule: exactly N x 24 hours after the latest contact, any day, any hour.
+
+    The schedule in force is recorded with each request, so replaying the
+    history gives the same due times whatever the firm's settings become.
+    """
+
+    time_zone: str = attrs.field(default="UTC", validator=_zone)
+    window_start: time | None = attrs.field(default=time(9), validator=_window_time)
+    window_end: time | None = attrs.field(default=time(18), validator=_window_time)
+    business_days: bool = attrs.field(
+        default=True, validator=attrs.validators.instance_of(bool)
+    )
+    holidays: str | None = attrs.field(default=None, validator=_holiday_country)
+    holiday_region: str | None = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.window_start is None) != (self.window_end is None):
+            raise InvalidInputError(
+                "window_end",
+                "a window needs both ends",
+                "window_start and window_end both set, or both None",
+            )
+        if (
+            self.window_start is not None
+            and self.window_end is not None
+            and not self.window_start < self.window_end
+        ):
+            raise InvalidInputError(
+                "window_end",
+                f"{self.window_end} is not after {self.window_start}",
+                "a window end later the same day than its start",
+            )
+        if self.holiday_region is not None:
+            if self.holidays is None:
+                raise InvalidInputError(
+                    "holiday_region", "given without holidays", "holidays set too"
+                )
+            supported = holidays.list_supported_countries()[self.holidays]
+            if self.holiday_region not in supported:
+                raise InvalidInputError(
+                    "holiday_region",
+                    f"{self.holiday_region!r} is not a region of {self.holidays}",
+                    f"one of {sorted(supported)}",
+                )
+
+    @classmethod
+    def elapsed(cls) -> ReminderSchedule:
+        """The plain rule: N x 24 hours after the latest contact, any day and hour.
+
+        Today's behaviour before schedules, kept for hosts that want it:
+        ``connect(reminder_schedule=ReminderSchedule.elapsed())``.
+        """
+        return ELAPSED
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone."""
+        return ZoneInfo(self.time_zone)
+
+    def is_business_day(self, day: Any) -> bool:
+        """Whether reminders may go out on the local date ``day``."""
+        if not self.business_days:
+            return True
+        if day.weekday() >= 5:  # Saturday, Sunday
+            return False
+        if self.holidays is None:
+            return True
+        return day not in holiday_calendar(self.holidays, self.holiday_region)
+
+
+#: Exactly N x 24 hours after the latest contact, any day and hour (the rule
+#: of requests recorded before schedules existed).
+ELAPSED = ReminderSchedule(
+    time_zone="UTC", window_start=None, window_end=None, business_days=False
+)
+
+
+def _schedule(_instance: object, _attribute: object, value: Any) -> None:
+    if value is not None and not isinstance(value, ReminderSchedule):
+        raise InvalidInputError(
+            "schedule",
+            f"got {type(value).__name__}",
+            "None (the firm's schedule) or a ReminderSchedule",
+        )
+
+
 @attrs.frozen
 class ReminderPolicy:
     """Automatic reminders for one request (F3, F6).
@@ -160,6 +302,10 @@ class ReminderPolicy:
 
     days_before_next: int = attrs.field(default=3, validator=_days)
     count: int = attrs.field(default=1, validator=_count)
+    #: When reminders may go out. ``None`` given to a command means the
+    #: firm's schedule (``connect(reminder_schedule=...)``), which is then
+    #: recorded; ``None`` in a stored request means :data:`ELAPSED`.
+    schedule: ReminderSchedule | None = attrs.field(default=None, validator=_schedule)
 
     @property
     def interval(self) -> timedelta:
@@ -241,12 +387,12 @@ def reminder_policy_from(value: object) -> ReminderPolicy | None:
     if value is None or isinstance(value, ReminderPolicy):
         return value
     if isinstance(value, dict):
-        unknown = set(value) - {"days_before_next", "count"}
+        unknown = set(value) - {"days_before_next", "count", "schedule"}
         if unknown:
             raise InvalidInputError(
                 "reminders",
                 f"unknown settings {sorted(unknown)}",
-                "days_before_next and count",
+                "days_before_next, count and schedule",
             )
         return ReminderPolicy(**value)
     raise InvalidInputError(

@@ -341,6 +341,7 @@ _COLUMNS = (
     "last_activity",
     "reminder_days",
     "reminder_count",
+    "reminder_schedule",
     "last_contact_at",
     "reminders_in_schedule",
     "next_reminder_at",
@@ -378,19 +379,29 @@ def _values(key: str, doc: _Doc) -> tuple[Any, ...]:
         doc.last_activity,
         policy.days_before_next if policy else None,
         policy.count if policy else None,
+        _schedule_text(policy),
         time_text(doc.last_contact_at),
         doc.reminders_in_schedule,
         time_text(doc.next_reminder_at),
     )
 
 
-def _stored_policy(days: int | None, count: int | None) -> ReminderPolicy | None:
+def _schedule_text(policy: ReminderPolicy | None) -> str | None:
+    if policy is None or policy.schedule is None:
+        return None
+    return json.dumps(converter.unstructure(policy.schedule), sort_keys=True)
+
+
+def _stored_policy(
+    days: int | None, count: int | None, schedule: str | None
+) -> ReminderPolicy | None:
     if days is None or count is None:
         return None
+    stored: dict[str, Any] = {"days_before_next": days, "count": count}
+    if schedule is not None:
+        stored["schedule"] = json.loads(schedule)
     # Read back as stored, without re-validating (bounds may change later).
-    policy: ReminderPolicy = converter.structure(
-        {"days_before_next": days, "count": count}, ReminderPolicy
-    )
+    policy: ReminderPolicy = converter.structure(stored, ReminderPolicy)
     return policy
 
 
@@ -412,7 +423,9 @@ def _doc_from_db(r: Any) -> _Doc:
     assert last is not None  # NOT NULL column
     doc.last_activity_at = last
     doc.last_activity = r["last_activity"]
-    doc.policy = _stored_policy(r["reminder_days"], r["reminder_count"])
+    doc.policy = _stored_policy(
+        r["reminder_days"], r["reminder_count"], r["reminder_schedule"]
+    )
     doc.last_contact_at = parse_time(r["last_contact_at"])
     doc.reminders_in_schedule = int(r["reminders_in_schedule"])
     return doc
@@ -435,7 +448,8 @@ class DocumentsModel(ReadModel):
         " pending_payment BIGINT NOT NULL, invoice_id {text}, cycle BIGINT,"
         " requested_at {text}, rejected_at {text},"
         " last_activity_at {text} NOT NULL, last_activity {text} NOT NULL,"
-        " reminder_days BIGINT, reminder_count BIGINT, last_contact_at {text},"
+        " reminder_days BIGINT, reminder_count BIGINT, reminder_schedule {text},"
+        " last_contact_at {text},"
         " reminders_in_schedule BIGINT NOT NULL, next_reminder_at {text})"
         " {without_rowid}",
         "CREATE TABLE IF NOT EXISTS {p}document_accounts ("

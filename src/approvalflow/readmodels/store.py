@@ -105,7 +105,7 @@ VIEW_NAMES = tuple(model.name for model in MODELS)
 
 #: Raised whenever a read model's tables change: a store opened on older
 #: tables rebuilds them.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Tables of every earlier schema, dropped with their generation (``audit``
 #: was a table until the audit trail was read from the events themselves).
