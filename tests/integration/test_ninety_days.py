@@ -56,7 +56,7 @@ Email = tuple[
 
 
 PARIS = ZoneInfo("Europe/Paris")
-FRENCH_HOLIDAYS = holidays.France(years=range(2025, 2028))
+FRENCH_HOLIDAYS = holidays.country_holidays("FR", years=range(2025, 2028))
 #: The business calendar's first day: a Monday, four weeks before summer time.
 SPRING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
