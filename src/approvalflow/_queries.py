@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError
@@ -37,6 +38,7 @@ from approvalflow.domain.errors import (
     InvalidStateError,
     StoreError,
 )
+from approvalflow.domain.reminders import schedule_zone
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
 from approvalflow.history import HistoryEntry, history_entry
@@ -99,6 +101,19 @@ class DocumentStatus:
     requested_at: datetime | None
     closed_at: datetime | None
     next_reminder_at: datetime | None
+    #: The time zone the pending request's reminders fall due in.
+    reminder_time_zone: str | None = None
+
+    @property
+    def next_reminder_local(self) -> datetime | None:
+        """The next reminder in the client's hours (its schedule's zone)."""
+        return _local(self.next_reminder_at, self.reminder_time_zone)
+
+
+def _local(moment: datetime | None, zone: str | None) -> datetime | None:
+    if moment is None or zone is None:
+        return None
+    return moment.astimezone(ZoneInfo(zone))
 
 
 @attrs.frozen
@@ -130,6 +145,14 @@ class ClientView:
     #: When and how the request was closed, if it was.
     closed_at: datetime | None
     outcome: CycleOutcome
+    #: When the next automatic reminder falls due, and in which time zone.
+    next_reminder_at: datetime | None = None
+    reminder_time_zone: str | None = None
+
+    @property
+    def next_reminder_local(self) -> datetime | None:
+        """The next reminder in the client's hours (its schedule's zone)."""
+        return _local(self.next_reminder_at, self.reminder_time_zone)
 
 
 class Queries:
@@ -177,6 +200,9 @@ class Queries:
             requested_at=current.requested_at if current else None,
             closed_at=current.closed_at if current else None,
             next_reminder_at=aggregate.next_reminder_at(),
+            reminder_time_zone=schedule_zone(current.reminders)
+            if current and current.is_pending
+            else None,
         )
 
     def cycles(self, document_id: str) -> tuple[Cycle, ...]:
@@ -431,6 +457,10 @@ class Queries:
             actions=("approve", "reject") if cycle.is_pending else (),
             closed_at=cycle.closed_at,
             outcome=cycle.outcome,
+            next_reminder_at=cycle.next_reminder_at,
+            reminder_time_zone=schedule_zone(cycle.reminders)
+            if cycle.is_pending
+            else None,
         )
 
     # -- time travel -----------------------------------------------------------

@@ -161,6 +161,12 @@ def history(document_id: str, db: str | None) -> None:
     if not entries:
         raise click.ClickException(f"no history recorded for document {document_id!r}")
     say(f"{document_id}: {status.state.value}")
+    local = status.next_reminder_local
+    if local is not None:
+        say(
+            f"next reminder: {local:%Y-%m-%d %H:%M} {local.tzname()} "
+            f"({status.reminder_time_zone})"
+        )
     for entry in entries:
         say(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
 

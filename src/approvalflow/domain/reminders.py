@@ -20,7 +20,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from approvalflow.domain.values import ELAPSED, ReminderPolicy, ReminderSchedule
 
-__all__ = ["add_business_days", "due_in_schedule", "local_moment", "next_reminder_at"]
+__all__ = [
+    "add_business_days",
+    "due_in_schedule",
+    "local_moment",
+    "next_reminder_at",
+    "schedule_zone",
+]
 
 # A business calendar always has working days within a few weeks; a loop
 # past this many days means a misconfigured calendar, not a long holiday.
@@ -56,6 +62,13 @@ def next_reminder_at(
     return due_in_schedule(last_contact_at, policy.days_before_next, schedule)
 
 
+def schedule_zone(policy: ReminderPolicy | None) -> str | None:
+    """The time zone reminders of ``policy`` fall due in (``None``: no reminders)."""
+    if policy is None:
+        return None
+    return "UTC" if policy.schedule is None else policy.schedule.time_zone
+
+
 def due_in_schedule(
     last_contact_at: datetime, days: int, schedule: ReminderSchedule
 ) -> datetime:
@@ -73,7 +86,8 @@ def due_in_schedule(
             at = start
         elif at >= end:
             day, at = day + timedelta(days=1), start
-    # Only a business day; arriving on a later day means its opening time.
+    # Counting lands on a business day; only the window's end can move it
+    # to the next day (already at the opening time), which may not be one.
     moved = 0
     while not schedule.is_business_day(day):
         day += timedelta(days=1)
@@ -81,8 +95,6 @@ def due_in_schedule(
         if moved > _MAX_SKIP:  # pragma: no cover - a calendar with no workdays
             msg = f"no business day within {_MAX_SKIP} days of {day}"
             raise ValueError(msg)
-    if moved and start is not None:
-        at = start
     return local_moment(day, at, schedule)
 
 
