@@ -45,8 +45,8 @@ def due(contact: datetime, days: int, schedule: ReminderSchedule) -> datetime:
     return found
 
 
-def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+def paris(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 # -- examples ----------------------------------------------------------------------
