@@ -33,11 +33,13 @@ __all__ = [
     "Directory",
     "Document",
     "EventSink",
+    "FirmDocumentLinks",
     "FirmMember",
     "Links",
     "Mailer",
     "PermanentDeliveryError",
     "PortalNotifications",
+    "PreferenceLinks",
     "PublishedEvent",
     "TemporaryDeliveryError",
     "check_port",
@@ -185,10 +187,43 @@ class PortalNotifications(Protocol):
 
 @runtime_checkable
 class Links(Protocol):
-    """Builds the URLs that emails point to."""
+    """Builds the URLs that emails point to.
+
+    Only :meth:`review_documents` is required. A links object may also have
+    the methods of :class:`FirmDocumentLinks` and :class:`PreferenceLinks`;
+    emails use them when they are there, and :func:`check_port` does not ask
+    for them, so adapters written before they existed keep working.
+    """
 
     def review_documents(self, account_id: str, document_id: str) -> str:
         """The "Review documents" URL for a client of the account."""
+        ...
+
+
+@runtime_checkable
+class FirmDocumentLinks(Protocol):
+    """Optional on a :class:`Links`: the document in the firm's own interface.
+
+    With it, the email telling the firm about a decision has a "View
+    document" button.
+    """
+
+    def firm_document(self, account_id: str, document_id: str) -> str | None:
+        """The document's URL for firm members, or ``None`` for no button."""
+        ...
+
+
+@runtime_checkable
+class PreferenceLinks(Protocol):
+    """Optional on a :class:`Links`: where a person chooses which emails they get.
+
+    With it, every email names the page in its footer and in a
+    ``List-Unsubscribe`` header; without it, neither is there (these are
+    transactional emails, not a mailing list).
+    """
+
+    def email_preferences(self, user_id: str) -> str | None:
+        """The preferences page of a client user or firm member, or ``None``."""
         ...
 
 

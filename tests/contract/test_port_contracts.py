@@ -10,12 +10,14 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from approvalflow import (
     Approvals,
     Clock,
+    ConfigurationError,
     Directory,
     EventSink,
     FileMailer,
@@ -92,12 +94,44 @@ class TestRecordingPortal(PortalNotificationsContract):
 
 class TestPortalLinks(LinksContract):
     def make_links(self) -> Links:
-        return PortalLinks("https://portal.martin-associes.example/app/")
+        return PortalLinks(
+            "https://portal.martin-associes.example/app/",
+            firm_url="https://app.martin-associes.example/",
+            preferences_url="https://portal.martin-associes.example/app/settings",
+        )
 
 
 class TestStaticLinks(LinksContract):
     def make_links(self) -> Links:
-        return StaticLinks("http://localhost:8000")
+        return StaticLinks(
+            "http://localhost:8000",
+            firm_url="http://localhost:8001",
+            preferences_url="http://localhost:8000/settings/emails",
+        )
+
+
+class ReviewOnlyLinks:
+    """A host's links written before the optional methods existed."""
+
+    def review_documents(self, account_id: str, document_id: str) -> str:
+        account, document = quote(account_id, safe=""), quote(document_id, safe="")
+        return f"https://portal.example/{account}/{document}"
+
+
+class TestLinksWithOnlyTheRequiredMethod(LinksContract):
+    # The optional methods' tests skip, saying why; the rest must pass.
+    def make_links(self) -> Links:
+        return ReviewOnlyLinks()
+
+
+def test_portal_links_without_a_firm_url_give_no_firm_link() -> None:
+    links = PortalLinks("https://portal.example")
+    assert links.firm_document("dupont", "tax-2025") is None
+    assert links.email_preferences("claire") is None
+    with pytest.raises(ConfigurationError, match=r"^the firm URL must be an absolute"):
+        PortalLinks("https://portal.example", firm_url="app.example")
+    with pytest.raises(ConfigurationError, match=r"^the preferences URL must be"):
+        PortalLinks("https://portal.example", preferences_url="/settings")
 
 
 class TestRecordingSink(EventSinkContract):

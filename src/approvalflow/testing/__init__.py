@@ -164,10 +164,17 @@ class StaticLinks(PortalLinks):
 
     For tests, the base URL defaults to one under ``.test``, a top-level
     domain reserved for testing (the library's own links have no default).
+    ``firm_url`` and ``preferences_url`` are off unless given, as there.
     """
 
-    def __init__(self, base_url: str = "https://portal.firm.test") -> None:
-        super().__init__(base_url)
+    def __init__(
+        self,
+        base_url: str = "https://portal.firm.test",
+        *,
+        firm_url: str | None = None,
+        preferences_url: str | None = None,
+    ) -> None:
+        super().__init__(base_url, firm_url=firm_url, preferences_url=preferences_url)
 
 
 class FixedComposer(EmailComposer):

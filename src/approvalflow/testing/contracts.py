@@ -44,11 +44,13 @@ from approvalflow.ports import (
     Directory,
     Document,
     EventSink,
+    FirmDocumentLinks,
     FirmMember,
     Links,
     Mailer,
     PermanentDeliveryError,
     PortalNotifications,
+    PreferenceLinks,
     PublishedEvent,
     TemporaryDeliveryError,
     check_port,
@@ -423,6 +425,47 @@ class LinksContract:
         url = links.review_documents("dupont & fils", "2025/déclaration n°1")
         assert not _UNSAFE.search(url)
         assert url != links.review_documents("dupont & fils", "2025")
+
+    # The optional methods: checked when the links have them and give a URL.
+
+    def _firm_document(self, links: Links, account_id: str, document_id: str) -> str:
+        if not isinstance(links, FirmDocumentLinks):
+            pytest.skip("no firm_document(): decision emails have no firm link")
+        url = links.firm_document(account_id, document_id)
+        if url is None:
+            pytest.skip("firm_document() gives no URL: no View document button")
+        return url
+
+    def test_firm_document_links_are_absolute_web_urls(self) -> None:
+        url = self._firm_document(self.make_links(), "dupont", "tax-2025")
+        parts = urlsplit(url)
+        assert parts.scheme in ("http", "https")
+        assert parts.netloc
+
+    def test_each_document_gets_its_own_stable_firm_link(self) -> None:
+        links = self.make_links()
+        first = self._firm_document(links, "dupont", "tax-2025")
+        assert first == self._firm_document(links, "dupont", "tax-2025")
+        assert first != self._firm_document(links, "dupont", "payroll-03")
+        assert first != self._firm_document(links, "petit", "tax-2025")
+
+    def test_firm_links_quote_the_ids(self) -> None:
+        links = self.make_links()
+        url = self._firm_document(links, "dupont & fils", "2025/déclaration n°1")
+        assert not _UNSAFE.search(url)
+        assert url != self._firm_document(links, "dupont & fils", "2025")
+
+    def test_preference_links_are_absolute_web_urls(self) -> None:
+        links = self.make_links()
+        if not isinstance(links, PreferenceLinks):
+            pytest.skip("no email_preferences(): emails have no List-Unsubscribe")
+        url = links.email_preferences("claire")
+        if url is None:
+            pytest.skip("email_preferences() gives no URL: no List-Unsubscribe")
+        parts = urlsplit(url)
+        assert parts.scheme in ("http", "https")
+        assert parts.netloc
+        assert not _UNSAFE.search(url)
 
 
 # -- EventSink ---------------------------------------------------------------------
