@@ -510,7 +510,13 @@ def test_a_composed_email_has_every_header_a_mail_client_shows() -> None:
     assert text_part is not None
     text = text_part.get_content()
     assert text.startswith("Bonjour Claire Dupont")
-    assert text.endswith("https://p.example/d/1\n")
+    assert "\nConsulter les documents : https://p.example/d/1\n" in text
+    # It ends signed, saying why the person gets it.
+    assert text.endswith(
+        "\n-- \nMartin\nVous recevez cet e-mail parce que vous êtes client de "
+        "Martin et que les notifications par e-mail sont activées pour vous sur "
+        "son portail client.\n"
+    )
 
 
 def test_address_and_composer_refusals_say_what_is_allowed() -> None:

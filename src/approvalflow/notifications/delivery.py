@@ -46,10 +46,12 @@ from approvalflow.ports import (
     Clock,
     Directory,
     EventSink,
+    FirmDocumentLinks,
     Links,
     Mailer,
     PermanentDeliveryError,
     PortalNotifications,
+    PreferenceLinks,
 )
 
 __all__ = ["DEFAULT_LEASE", "DeliveryPass", "DeliverySource", "Notifier"]
@@ -464,6 +466,15 @@ class Notifier:
                 approved=approved,
                 reasons=list(rejection.reasons) if rejection else [],
                 comment=rejection.comment if rejection else event.comment,
+            )
+            # Optional on the Links port: hosts without it get no button.
+            if isinstance(self.links, FirmDocumentLinks):
+                context["firm_link"] = self.links.firm_document(
+                    document.account_id, document.document_id
+                )
+        if isinstance(self.links, PreferenceLinks):
+            context["preferences_link"] = self.links.email_preferences(
+                delivery.recipient_id
             )
         recipient = Recipient(
             delivery.recipient_id,

@@ -4,6 +4,12 @@ Templates live in ``templates/<language>/<kind>.txt`` (blocks ``subject``
 and ``body``) and ``<kind>.html`` (autoescaped). The language is chosen per
 recipient (their directory entry), else the composer's default.
 
+Every HTML part extends one layout (``templates/_layout.html``): the firm's
+name or logo, a heading, the facts, the firm's message in a quoted block, a
+button that works in Outlook as well as in Gmail and Apple Mail, the link
+written out below it, and a footer saying why the person gets the email.
+Every text a reader sees is in the templates, one folder per language.
+
 Every message gets a stable ``Message-ID`` derived from the event and the
 recipient, so a message sent again after a crash is recognisably the same.
 User-supplied text never reaches a header unsanitised: line breaks and other
@@ -17,10 +23,17 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from email import errors as email_errors
-from email.headerregistry import Address
+from email import policy as email_policy
+from email.headerregistry import (
+    Address,
+    BaseHeader,
+    HeaderRegistry,
+    UnstructuredHeader,
+)
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import jinja2
@@ -56,6 +69,51 @@ def header_safe(text: str) -> str:
     whatever the interpreter's patch level.
     """
     return _CONTROL.sub(" ", text).replace("=?", "= ?").strip()
+
+
+class _OneLineHeader(UnstructuredHeader, BaseHeader):
+    """A header written on one line, never folded into encoded words.
+
+    RFC 2369 forbids whitespace inside ``List-Unsubscribe``'s ``<URL>``, and
+    the standard folding would turn a long URL into encoded words no client
+    reads. Values are checked ASCII URLs far below the 998-character limit.
+    """
+
+    def fold(self, *, policy: Any) -> str:
+        """The header as one line."""
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def _policy() -> email_policy.EmailPolicy[EmailMessage]:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", _OneLineHeader)
+    return email_policy.default.clone(header_factory=registry)
+
+
+_POLICY = _policy()
+_MAX_URL = 900  # a header line may be 998 characters
+_URL_UNSAFE = re.compile(r"[\s<>\"\x00-\x1f\x7f]")
+
+
+def _web_url(url: object) -> str | None:
+    """``url`` if it is an absolute http(s) URL safe in a header, else ``None``."""
+    if not isinstance(url, str) or not url.isascii() or len(url) > _MAX_URL:
+        return None
+    if _URL_UNSAFE.search(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def _configured_address(option: str, value: str) -> Address:
+    """The address given as ``option``, or :class:`ConfigurationError`."""
+    try:
+        return Address(addr_spec=header_safe(value))
+    except (TypeError, ValueError, IndexError, email_errors.MessageError) as exc:
+        msg = f"{option} must be an email address, got {value!r}"
+        raise ConfigurationError(msg) from exc
 
 
 class UndeliverableAddressError(PermanentDeliveryError):
@@ -102,7 +160,11 @@ class EmailComposer:
 
     ``sender`` is the From address; ``firm_name`` is how the firm signs;
     ``default_language`` is used for recipients without a language (or with
-    one there are no templates for).
+    one there are no templates for). ``reply_to``, when given, is where
+    replies go (``Reply-To``); without it they go to ``sender``.
+    ``logo_url``, an absolute http(s) URL (https is best: some clients
+    block others), puts the firm's logo at the top of the HTML part, with the
+    firm's name as its text for clients that do not load images.
     """
 
     def __init__(
@@ -111,17 +173,25 @@ class EmailComposer:
         sender: str,
         firm_name: str,
         default_language: str = "en",
+        reply_to: str | None = None,
+        logo_url: str | None = None,
     ) -> None:
         if default_language not in LANGUAGES:
             msg = (
                 f"default_language must be one of {LANGUAGES}, got {default_language!r}"
             )
             raise ConfigurationError(msg)
-        try:
-            self.sender = Address(addr_spec=header_safe(sender))
-        except (ValueError, IndexError) as exc:
-            msg = f"sender must be an email address, got {sender!r}"
-            raise ConfigurationError(msg) from exc
+        self.sender = _configured_address("sender", sender)
+        self.reply_to = (
+            None if reply_to is None else _configured_address("reply_to", reply_to)
+        )
+        self.logo_url = None if logo_url is None else _web_url(logo_url)
+        if logo_url is not None and self.logo_url is None:
+            msg = (
+                "logo_url must be an absolute http(s) URL, e.g. "
+                f"https://www.yourfirm.com/logo.png, got {logo_url!r}"
+            )
+            raise ConfigurationError(msg)
         if not isinstance(firm_name, str) or not firm_name.strip():
             msg = (
                 f"firm_name must be the firm's name, as emails sign, got {firm_name!r}"
@@ -173,17 +243,24 @@ class EmailComposer:
             },
             "firm_name": self.firm_name,
             "recipient_name": header_safe(recipient.name),
+            "kind": kind,
+            "language": language,
+            "logo_url": self.logo_url,
+            # Only links fit for a header are shown (see PreferenceLinks).
+            "preferences_link": _web_url(context.get("preferences_link")),
         }
         text = self._text.get_template(f"{language}/{kind}.txt")
         subject = "".join(text.blocks["subject"](text.new_context(values)))
         body = "".join(text.blocks["body"](text.new_context(values))).strip() + "\n"
         html = self._html.get_template(f"{language}/{kind}.html").render(values)
 
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["Subject"] = header_safe(subject)
         message["From"] = Address(
             display_name=self.firm_name, addr_spec=self.sender.addr_spec
         )
+        if self.reply_to is not None:
+            message["Reply-To"] = self.reply_to
         message["To"] = recipient_address(recipient.name, recipient.email)
         message["Message-ID"] = self.message_id(key, recipient)
         message["Date"] = format_datetime(at)
@@ -195,6 +272,11 @@ class EmailComposer:
             )
         if "number" in context:
             message["X-Approvalflow-Reminder"] = str(context["number"])
+        if values["preferences_link"]:
+            # Transactional mail: only a page to change one's preferences,
+            # never a one-click unsubscribe (no List-Unsubscribe-Post) that
+            # would silently stop a client hearing of requests.
+            message["List-Unsubscribe"] = f"<{values['preferences_link']}>"
         message.set_content(body)
         message.add_alternative(html, subtype="html")
         message["Content-Language"] = language
