@@ -67,3 +67,20 @@ def test_a_message_without_recipients_is_refused_for_good() -> None:
     del sent["To"]
     with pytest.raises(PermanentDeliveryError, match="no recipient"):
         DjangoMailer("django.core.mail.backends.locmem.EmailBackend").send(sent)
+
+
+def test_reply_to_and_list_unsubscribe_reach_the_backend_as_composed() -> None:
+    mail.outbox = []
+    preferences = "https://portal.example/settings/notifications/emails?tab=approvals-x"
+    sent = contract_message()
+    # As the composer sets them (EmailComposer(reply_to=...) and a host's
+    # email_preferences() link), on the composed message's own policy.
+    sent["Reply-To"] = "accounts@firm.example"
+    sent["List-Unsubscribe"] = f"<{preferences}>"
+    DjangoMailer("django.core.mail.backends.locmem.EmailBackend").send(sent)
+    [got] = mail.outbox
+    assert got.reply_to == ["accounts@firm.example"]
+    assert got.extra_headers["List-Unsubscribe"] == f"<{preferences}>"
+    # On the wire: one line, not folded into encoded words no client reads.
+    wire = got.message().as_bytes(linesep="\r\n")
+    assert f"\r\nList-Unsubscribe: <{preferences}>\r\n".encode() in wire

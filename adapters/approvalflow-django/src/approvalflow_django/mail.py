@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import email
 import smtplib
-from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
@@ -84,8 +83,10 @@ class ComposedEmail(EmailMultiAlternatives):
 
     def message(self) -> Any:
         """Approvalflow's message (a copy), for backends that send MIME text."""
+        # The original's policy, not the default: it keeps List-Unsubscribe
+        # on one line where the default would fold it into encoded words.
         copy: EmailMessage = email.message_from_bytes(
-            bytes(self.original), _class=_WireMessage, policy=policy.default
+            bytes(self.original), _class=_WireMessage, policy=self.original.policy
         )
         return copy
 
