@@ -494,13 +494,20 @@ def delivery_ports(
     language: str = "en",
     portal_url: str | None = None,
     links: Links | None = None,
+    reply_to: str | None = None,
+    logo_url: str | None = None,
+    firm_url: str | None = None,
+    preferences_url: str | None = None,
 ) -> dict[str, Any]:
     """The mailer, composer and links for :func:`connect`, from plain settings.
 
     Exactly one of ``smtp`` (checked by connecting now, so a wrong setting
     fails at start-up rather than at the first email) and ``mail_dir`` (one
     ``.eml`` file per message). ``links`` is the host's own Links port, or
-    else review links under ``portal_url``. Pass the result on:
+    else review links under ``portal_url`` (with the firm's document pages
+    under ``firm_url`` and the email preferences page ``preferences_url``,
+    both optional). ``reply_to`` and ``logo_url`` go to the
+    :class:`EmailComposer`. Pass the result on:
     ``connect(url, directory=..., **delivery_ports(...))``.
     """
     if (smtp is None) == (mail_dir is None):
@@ -513,11 +520,17 @@ def delivery_ports(
                 "URL) or links= (the host's Links port)"
             )
             raise ConfigurationError(msg)
-        links = PortalLinks(portal_url)
+        links = PortalLinks(
+            portal_url, firm_url=firm_url, preferences_url=preferences_url
+        )
     # Settings first, then the mail server: a wrong setting is refused
     # before anything connects or creates a folder.
     composer = EmailComposer(
-        sender=sender, firm_name=firm_name, default_language=language
+        sender=sender,
+        firm_name=firm_name,
+        default_language=language,
+        reply_to=reply_to,
+        logo_url=logo_url,
     )
     mailer: SMTPMailer | FileMailer
     if smtp is not None:

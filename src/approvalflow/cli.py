@@ -740,8 +740,20 @@ def deliveries_skip(db: str | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write .eml files here instead of using SMTP.",
 )
+@_option(
+    "--firm-url",
+    help="The firm's document pages' base URL, for the decision email's View "
+    "document button (with --portal-url; none without).",
+)
+@_option(
+    "--preferences-url",
+    help="The clients' email preferences page (with --portal-url): linked in "
+    "the footer and as List-Unsubscribe.",
+)
 @_option("--sender", required=True, help="The From address.")
 @_option("--firm-name", required=True, help="How emails sign.")
+@_option("--reply-to", help="Where replies go (default: the From address).")
+@_option("--logo-url", help="The firm's logo (https URL) at the top of emails.")
 @_option(
     "--language",
     type=click.Choice(["en", "fr"]),
@@ -891,6 +903,10 @@ def _worker_ports(options: dict[str, Any]) -> dict[str, Any]:
             language=options["language"],
             portal_url=None if links is not None else options["portal_url"],
             links=links,
+            reply_to=options["reply_to"],
+            logo_url=options["logo_url"],
+            firm_url=options["firm_url"],
+            preferences_url=options["preferences_url"],
         ),
         "directory": load_object(options["directory_spec"], "directory"),
         "portal": load_object(options["portal_spec"], "portal")

@@ -8,6 +8,8 @@ health checks' output and exit codes.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import re
@@ -484,3 +486,30 @@ def test_the_demo_never_writes_into_the_store_the_db_variable_names(
     assert demo.returncode == 0, demo.stderr
     assert (tmp_path / "approvalflow-demo.sqlite3").exists()
     assert not (tmp_path / "real.sqlite3").exists()
+
+
+def test_the_emails_branding_and_reply_settings_come_from_variables(
+    tmp_path: Path, host_dir: Path
+) -> None:
+    db = recorded_store(tmp_path / "s.sqlite3")
+    settings = {
+        **worker_settings(tmp_path, db),
+        "APPROVALFLOW_REPLY_TO": "secretariat@martin.example",
+        "APPROVALFLOW_LOGO_URL": "https://martin.example/logo.png",
+        "APPROVALFLOW_PREFERENCES_URL": "https://portal.martin.example/settings",
+    }
+    done = cli("worker", "--once", cwd=host_dir, env=settings)
+    assert done.returncode == 0, done.stderr
+    (path,) = (tmp_path / "outbox").glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["Reply-To"] == "secretariat@martin.example"
+    assert message["List-Unsubscribe"] == "<https://portal.martin.example/settings>"
+    html = message.get_body(("html",))
+    assert html is not None
+    assert 'src="https://martin.example/logo.png"' in html.get_content()
+    refused = cli(
+        "worker", "--once", cwd=host_dir,
+        env={**settings, "APPROVALFLOW_REPLY_TO": "secretariat"},
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "reply_to" in refused.stderr
