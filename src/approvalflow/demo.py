@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect, delivery_ports
 from approvalflow.domain.errors import ApprovalFlowError
-from approvalflow.domain.values import EntryPoint, ReminderPolicy
+from approvalflow.domain.values import EntryPoint, ReminderPolicy, ReminderSchedule
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 
 __all__ = ["DEMO_DOCUMENTS", "demo_directory", "run_demo"]
@@ -243,7 +243,13 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
         portal_url="https://portal.martin-associes.example",
     )
     with connect(
-        url, directory=demo_directory(), clock=clock, portal=portal, **ports
+        url,
+        directory=demo_directory(),
+        clock=clock,
+        portal=portal,
+        # A Paris firm: reminders on French business days, 09:00-18:00 there.
+        reminder_schedule=ReminderSchedule(time_zone="Europe/Paris", holidays="FR"),
+        **ports,
     ) as app:
         recorded_before = app.get_request(DEMO_DOCUMENTS[0]) is not None
         if recorded_before:

@@ -350,3 +350,20 @@ def test_a_file_that_is_not_a_store_gets_a_message_not_a_traceback(
     assert shown.returncode == 1
     assert "not an approvalflow store or is damaged" in shown.stderr
     assert "Traceback" not in shown.stderr
+
+
+def test_history_shows_the_next_reminder_in_the_clients_zone(tmp_path: Path) -> None:
+    approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    pending = approvalflow_cli(
+        "history", "q3-bookkeeping", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert pending.returncode == 0, pending.stderr
+    # Requested Monday 9 March 14:40 in Paris, reminders every 5 business
+    # days: Monday 16 March at the same local time.
+    assert pending.stdout.splitlines()[1] == (
+        "next reminder: 2026-03-16 14:40 CET (Europe/Paris)"
+    )
+    decided = approvalflow_cli(
+        "history", "tax-return-2025", "--db", "story.sqlite3", cwd=tmp_path
+    )
+    assert "next reminder" not in decided.stdout
