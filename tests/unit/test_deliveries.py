@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import attrs
 import pytest
 
-from approvalflow import Approvals, ApprovalState, ReminderPolicy
-from approvalflow.notifications.delivery import Notifier
+from approvalflow import Approvals, ApprovalState, ConfigurationError, ReminderPolicy
+from approvalflow.notifications.delivery import DEFAULT_LEASE, DeliveryPass, Notifier
 from approvalflow.notifications.emails import EmailComposer, Recipient, header_safe
 from approvalflow.notifications.mailers import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
 )
+from approvalflow.notifications.outbox import DeliveryStore
 from approvalflow.ports import ClientUser
 from approvalflow.testing import (
     ControllableClock,
@@ -24,6 +28,7 @@ from approvalflow.testing import (
     InMemoryDirectory,
     RecordingMailer,
     RecordingPortal,
+    RecordingSink,
     StaticLinks,
 )
 from approvalflow.worker import Worker
@@ -553,3 +558,370 @@ def test_address_and_composer_refusals_say_what_is_allowed() -> None:
             "fax", Recipient("c1", "C", "c@x.example"), {}, key="k", at=START
         )
     assert header_safe("Dupont =?utf-8?q?x?=") == "Dupont = ?utf-8?q?x?="
+
+
+def counts(done: DeliveryPass) -> tuple[int, int, int, bool, bool]:
+    return (done.events, done.sent, done.refused, done.blocked, done.leased_elsewhere)
+
+
+def test_a_pass_counts_the_events_and_messages_it_handled(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+) -> None:
+    directory.client_users["c3"] = ClientUser("c3", "Léa Roux", "lea@acme.example")
+    directory.link("acme", "c2", notify=True)
+    directory.link("acme", "c3", notify=True)
+    mailer.refuse |= {"claire@acme.example", "lea@acme.example"}
+    app.request_approvals(["d1", "d2"], by="f1")
+    # Two records created, two requests: each request emails Claire and Léa
+    # (both refused) and Marc, and puts a portal task on top.
+    assert counts(notifier.run_once()) == (4, 4, 4, False, False)
+    # The two events recording who was told send nothing.
+    assert counts(notifier.run_once()) == (2, 0, 0, False, False)
+    assert counts(notifier.run_once()) == (0, 0, 0, False, False)
+    # Deliveries tried again count as sent or refused, not as events.
+    assert app.retry_deliveries() == 4
+    assert counts(notifier.run_once()) == (0, 0, 4, False, False)
+    mailer.refuse.clear()
+    assert app.retry_deliveries() == 4
+    assert counts(notifier.run_once()) == (0, 4, 0, False, False)
+
+
+def test_a_pass_stops_after_two_hundred_events_by_default(
+    app: Approvals, notifier: Notifier, directory: InMemoryDirectory
+) -> None:
+    facts = directory.documents["d1"].facts
+    docs = [f"x{i}" for i in range(101)]
+    for doc in docs:
+        directory.add_document(attrs.evolve(facts, document_id=doc))
+    app.request_approvals(docs, by="f1")  # 202 events
+    assert counts(notifier.run_once()) == (200, 200, 0, False, False)
+    assert notifier.run_once().events == 2 + 100  # the rest, and who was told
+
+
+def test_tried_again_deliveries_keep_count_of_their_attempts(
+    app: Approvals,
+    clock: ControllableClock,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+) -> None:
+    mailer.refuse.add("claire@acme.example")
+    app.request_approvals(["d1", "d2"], by="f1")
+    deliver_all(notifier)
+    first, second = app.delivery_backlog().refused
+    assert (first.attempts, second.attempts) == (1, 1)
+
+    # Refused again: recorded again, with the time and the server's answer.
+    clock.advance(minutes=5)
+    app.retry_deliveries(first.notification_id)
+    notifier.run_once()
+    refused = app.delivery_backlog().refused
+    assert [(d.attempts, d.done_at, d.last_error) for d in refused] == [
+        (2, clock.now(), "550 mailbox unavailable"),
+        (1, START, "550 mailbox unavailable"),
+    ]
+
+    # The server is down: the first retry waits for the next pass, and the
+    # second is not even tried.
+    mailer.refuse.clear()
+    mailer.down = True
+    app.retry_deliveries()
+    tries = mailer.attempts
+    notifier.run_once()
+    assert mailer.attempts == tries + 1
+    waiting = app.delivery_backlog().waiting
+    assert [(d.status, d.attempts, d.last_error) for d in waiting] == [
+        ("retry", 3, "TemporaryDeliveryError: server down"),
+        ("retry", 1, "550 mailbox unavailable"),
+    ]
+
+    mailer.down = False
+    clock.advance(minutes=5)
+    notifier.run_once()
+    assert app.delivery_backlog().waiting == ()
+    sent = [notifier.store.planned(d.notification_id) or [] for d in waiting]
+    assert [
+        (d.status, d.attempts, d.done_at, d.last_error)
+        for d in sent[0] + sent[1]
+        if d.channel == "email"
+    ] == [("sent", 4, clock.now(), None), ("sent", 2, clock.now(), None)]
+
+
+def test_delivered_messages_are_recorded_with_their_attempts(
+    app: Approvals,
+    clock: ControllableClock,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+) -> None:
+    mailer.down = True
+    app.request_approval("d1", by="f1")
+    notifier.run_once()
+    [waiting, _] = app.delivery_backlog().waiting
+    assert (waiting.attempts, waiting.next_attempt_at) == (
+        1,
+        START + timedelta(seconds=30),
+    )
+    mailer.down = False
+    clock.advance(minutes=1)
+    deliver_all(notifier)
+    plan = notifier.store.planned(waiting.notification_id) or []
+    assert [(d.channel, d.status, d.attempts, d.done_at) for d in plan] == [
+        ("email", "sent", 2, clock.now()),
+        ("portal", "sent", 1, clock.now()),
+    ]
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    outcomes = [d["outcome"] for d in told[0].details["report"]["deliveries"]]
+    assert outcomes == ["sent", "sent"]
+
+
+def test_notifiers_without_a_worker_name_take_turns_with_the_lease(
+    app: Approvals, clock: ControllableClock, mailer: FlakyMailer
+) -> None:
+    first = app.notifier(mailer=mailer, links=StaticLinks(), lease_clock=clock)
+    second = app.notifier(mailer=mailer, links=StaticLinks(), lease_clock=clock)
+    assert first.worker != second.worker
+    assert first.worker.startswith(f"{socket.gethostname()}-")
+    app.request_approval("d1", by="f1")
+    assert first.run_once().events
+    app.request_approval("d2", by="f1")
+    assert counts(second.run_once()) == (0, 0, 0, False, True)
+
+
+def test_a_dead_workers_lease_runs_out_after_two_minutes_by_default(
+    app: Approvals, clock: ControllableClock, mailer: FlakyMailer
+) -> None:
+    links = StaticLinks()
+    first = app.notifier(mailer=mailer, links=links, worker="one", lease_clock=clock)
+    second = app.notifier(mailer=mailer, links=links, worker="two", lease_clock=clock)
+    app.request_approval("d1", by="f1")
+    first.run_once()  # and then the first worker dies
+    clock.advance(minutes=2, seconds=-1)
+    assert second.run_once().leased_elsewhere
+    clock.advance(seconds=1)
+    assert second.run_once().events
+
+
+def test_a_notifier_needs_a_mailer_and_links(
+    app: Approvals, clock: ControllableClock, notifier: Notifier
+) -> None:
+    ports: dict[str, Any] = {
+        "store": notifier.store,
+        "mailer": RecordingMailer(),
+        "composer": COMPOSER,
+        "links": StaticLinks(),
+        "lease_clock": clock,
+    }
+    for missing in ("mailer", "links"):
+        with pytest.raises(
+            ConfigurationError, match=r"^deliveries need a mailer and a links port$"
+        ):
+            Notifier(app, **{**ports, missing: None})
+
+
+def test_an_event_is_planned_once_even_if_the_directory_changes_meanwhile(  # noqa: PLR0917 - fixtures
+    app: Approvals,
+    clock: ControllableClock,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    portal: RecordingPortal,
+    directory: InMemoryDirectory,
+) -> None:
+    mailer.down = True
+    app.request_approval("d1", by="f1")
+    notifier.run_once()  # planned: Claire's email, then the portal task
+    directory.link("acme", "c2", notify=True)  # after planning: not for d1
+    mailer.down = False
+    clock.advance(minutes=1)
+    deliver_all(notifier)
+    assert [to for to, _ in to_and_subject(mailer)] == ["claire"]
+    assert [t.document_id for t in portal.tasks["acme"]] == ["d1"]
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    assert [d["channel"] for d in told[0].details["report"]["deliveries"]] == [
+        "email",
+        "portal",
+    ]
+
+
+class LeaseTakingMailer(FlakyMailer):
+    """While sending, lets another worker take the lease (the first one hung)."""
+
+    def __init__(self, take: Callable[[], None]) -> None:
+        super().__init__()
+        self.take = take
+
+    def send(self, message: EmailMessage) -> None:
+        super().send(message)
+        self.take()
+
+
+def test_a_worker_that_loses_its_lease_mid_event_leaves_the_rest_to_the_holder(
+    app: Approvals, clock: ControllableClock, portal: RecordingPortal
+) -> None:
+    links = StaticLinks()
+
+    def hang() -> None:
+        clock.advance(minutes=3)
+        assert second.store.acquire("two", clock.now(), clock.now() + DEFAULT_LEASE)
+
+    mailer = LeaseTakingMailer(hang)
+    first = app.notifier(
+        mailer=mailer, portal=portal, links=links, worker="one", lease_clock=clock
+    )
+    second = app.notifier(
+        mailer=RecordingMailer(),
+        portal=portal,
+        links=links,
+        worker="two",
+        lease_clock=clock,
+    )
+    app.request_approval("d1", by="f1")
+    # d1's record is created; Claire is emailed, then the lease is gone.
+    assert counts(first.run_once()) == (1, 1, 0, False, True)
+    assert portal.tasks == {}
+    assert app.delivery_backlog().position < app.delivery_backlog().head
+    mailer.take = lambda: None
+    deliver_all(second)
+    assert [t.document_id for t in portal.tasks["acme"]] == ["d1"]
+    assert len(mailer.sent) == 1  # the new holder does not email Claire again
+
+
+def test_the_event_sinks_deliveries_show_in_the_backlog(
+    app: Approvals, clock: ControllableClock, mailer: FlakyMailer
+) -> None:
+    sink = RecordingSink(["approval.requested"])
+    sink.fail_with = TemporaryDeliveryError("receiver down")
+    notifier = app.notifier(
+        mailer=mailer, links=StaticLinks(), event_sink=sink, lease_clock=clock
+    )
+    app.request_approval("d1", by="f1")
+    assert notifier.run_once().blocked
+    assert [
+        (d.channel, d.kind, d.recipient_id, d.recipient_name, d.address, d.status)
+        for d in app.delivery_backlog().waiting
+    ] == [("sink", "approval.requested", "event_sink", "", "", "pending")]
+
+
+def test_a_request_after_a_move_goes_to_the_new_accounts_users(
+    app: Approvals,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    portal: RecordingPortal,
+    directory: InMemoryDirectory,
+) -> None:
+    app.request_approval("d1", by="f1")
+    app.reject("d1", by="c1", reasons=["Wrong client"])
+    facts = directory.documents["d1"].facts
+    directory.add_document(attrs.evolve(facts, account_id="globex"))
+    app.request_approval("d1", by="f1")
+    deliver_all(notifier)
+    clients = [to for to, _ in to_and_subject(mailer) if to != "anna"]
+    assert clients == ["claire", "greta"]
+    assert portal.tasks["acme"] == []
+    assert [t.document_id for t in portal.tasks["globex"]] == ["d1"]
+
+
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    text: str = body.get_content()
+    return text
+
+
+def test_each_email_says_what_happened_with_the_right_message(
+    app: Approvals,
+    clock: ControllableClock,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    portal: RecordingPortal,
+) -> None:
+    app.request_approval(
+        "d1", by="f1", message="Please check page 2", reminders=ReminderPolicy(2, 1)
+    )
+    app.resend("d1", by="f2")  # no new message: the request's still applies
+    app.resend("d1", by="f2", message="New figures attached")
+    clock.advance(days=2)
+    assert app.send_due_reminders() == ["d1"]
+    app.approve("d1", by="c1", comment="Fine by me")
+    deliver_all(notifier)
+    [request, resend, resend_again, reminder, decision] = mailer.sent
+    for message in (request, resend, resend_again, reminder):
+        assert '"Document 1" (pdf).' in plain_text(message)
+    assert "Their message:\n\nPlease check page 2\n" in plain_text(request)
+    assert "Their message:\n\nPlease check page 2\n" in plain_text(resend)
+    assert "Their message:\n\nNew figures attached\n" in plain_text(resend_again)
+    assert "Please check page 2" not in plain_text(resend_again)
+    assert "Their message:\n\nNew figures attached\n" in plain_text(reminder)
+    assert str(decision["To"]) == "Anna Martin <anna@firm.example>"
+    assert str(decision["Subject"]) == 'Claire Dupont approved "Document 1"'
+    assert 'Claire Dupont (ACME) approved "Document 1" (pdf).' in plain_text(decision)
+    assert "Comment:\n\nFine by me\n" in plain_text(decision)
+    assert portal.inbox["f1"] == [("d1", "Claire Dupont approved Document 1")]
+
+
+def test_who_was_told_of_a_decision_is_recorded_channel_by_channel(
+    app: Approvals, notifier: Notifier
+) -> None:
+    app.request_approval("d1", by="f1")
+    app.reject("d1", by="c1", reasons=["Wrong year"])
+    deliver_all(notifier)
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    deliveries = told[1].details["report"]["deliveries"]
+    assert [
+        (d["channel"], d["kind"], d["recipient_id"], d["address"]) for d in deliveries
+    ] == [
+        ("portal", "remove_task", "acme", "acme"),
+        ("email", "decision", "f1", "anna@firm.example"),
+        ("inbox", "decision", "f1", "f1"),
+    ]
+    assert told[1].summary == (
+        "about #3 (Rejected): portal task removed for account acme;"
+        " emailed Anna Martin <anna@firm.example>; Inbox+ note to Anna Martin"
+    )
+
+
+def test_what_goes_to_the_event_sink_is_not_recorded_as_people_told(
+    app: Approvals, clock: ControllableClock, mailer: FlakyMailer
+) -> None:
+    sink = RecordingSink()
+    notifier = app.notifier(
+        mailer=mailer, links=StaticLinks(), event_sink=sink, lease_clock=clock
+    )
+    app.request_approval("d1", by="f1")
+    app.record_activity("d1", kind="modified", by="f1")
+    deliver_all(notifier)
+    assert [e.type for e in sink.published] == [
+        "approval.requested",
+        "approval.activity_reported",
+    ]
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    assert [d["channel"] for a in told for d in a.details["report"]["deliveries"]] == [
+        "email"
+    ]
+
+
+class PositionMovingMailer(FlakyMailer):
+    """While sending, another worker delivers everything and moves the position."""
+
+    def __init__(self, store: DeliveryStore, head: Callable[[], int]) -> None:
+        super().__init__()
+        self.store = store
+        self.head = head
+
+    def send(self, message: EmailMessage) -> None:
+        super().send(message)
+        assert self.store.advance(self.store.position(), self.head())
+
+
+def test_a_worker_whose_position_was_moved_by_another_stops_there(
+    app: Approvals, notifier: Notifier
+) -> None:
+    app.request_approvals(["d1", "d2"], by="f1")
+    head = app.recorder.max_notification_id
+    mailer = PositionMovingMailer(notifier.store, lambda: head() or 0)
+    worker = app.notifier(mailer=mailer, links=StaticLinks(), worker="late")
+    # d1's record, then its request: Claire is emailed, and meanwhile another
+    # worker has delivered everything (d2 included).
+    assert counts(worker.run_once()) == (1, 1, 0, False, False)
+    assert [str(m["X-Approvalflow-Document"]) for m in mailer.sent] == ["d1"]
