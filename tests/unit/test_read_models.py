@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+from collections.abc import Callable
 from datetime import timedelta
 
+import attrs
 import pytest
 
 from approvalflow import (
@@ -21,7 +24,7 @@ from approvalflow import (
     ReminderPolicy,
     UnknownDocumentError,
 )
-from approvalflow.projections import StatusFilter
+from approvalflow.projections import DocumentRow, Page, StatusFilter
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 from tests.helpers import START
 
@@ -216,6 +219,16 @@ def test_accounts_with_pending_approvals(
     assert pending == [("acme", 2), ("globex", 1)]
     app.cancel("g-doc", by="f2")
     assert [(a.account_id, a.pending) for a in app.accounts_pending()] == [("acme", 2)]
+
+
+def test_activity_on_a_pending_document_keeps_its_account_count_right(
+    app: Approvals,
+) -> None:
+    app.request_approval("d1", by="f1")
+    app.record_activity("d1", kind="modified", by="f1")
+    assert [(a.account_id, a.pending) for a in app.accounts_pending()] == [("acme", 1)]
+    app.approve("d1", by="c1")
+    assert app.accounts_pending() == []
 
 
 def test_rejection_reasons_across_cycles(
@@ -434,3 +447,233 @@ def test_a_paid_invoice_leaves_the_pending_payment_lists(
     [row] = app.recent().rows
     assert row.pending_payment is False
     assert app.document_as_of("d1", clock.now()) == row
+
+
+def test_a_row_shows_every_fact_of_its_document(
+    app: Approvals, clock: ControllableClock, directory: InMemoryDirectory
+) -> None:
+    def shown() -> DocumentRow:
+        # The list and time travel (a fold of the events) agree on the row.
+        [row] = app.recent().rows
+        assert app.document_as_of("d1", clock.now()) == row
+        return row
+
+    app.record_activity("d1", kind="uploaded", by="f1")
+    row = DocumentRow(
+        document_id="d1",
+        account_id="acme",
+        name="Document 1",
+        file_type="pdf",
+        uploaded_by="Anna Martin",
+        description="Description 1",
+        state=ApprovalState.NONE,
+        pending_payment=False,
+        invoice_id=None,
+        cycle=None,
+        requested_at=None,
+        rejected_at=None,
+        last_activity_at=START,
+        last_activity="uploaded",
+        reminders=None,
+        next_reminder_at=None,
+    )
+    assert shown() == row
+
+    t1 = clock.advance(hours=1)
+    app.request_approval("d1", by="f1", reminders=ReminderPolicy(2, 3))
+    row = attrs.evolve(
+        row,
+        state=ApprovalState.PENDING,
+        cycle=1,
+        requested_at=t1,
+        last_activity_at=t1,
+        last_activity="requested",
+        reminders=ReminderPolicy(2, 3),
+        next_reminder_at=t1 + timedelta(days=2),
+    )
+    assert shown() == row
+
+    t2 = clock.advance(hours=1)
+    app.resend("d1", by="f1", reminders=None)
+    row = attrs.evolve(
+        row,
+        last_activity_at=t2,
+        last_activity="resent",
+        reminders=None,
+        next_reminder_at=None,
+    )
+    assert shown() == row
+
+    # Locking to an invoice carries the document's facts as they are now.
+    facts = directory.documents["d1"].facts
+    directory.add_document(attrs.evolve(facts, name="Document 1 (signed)"))
+    t3 = clock.advance(hours=1)
+    app.lock_to_invoice("d1", invoice_id="INV-1", by="f1")
+    row = attrs.evolve(
+        row,
+        name="Document 1 (signed)",
+        pending_payment=True,
+        invoice_id="INV-1",
+        last_activity_at=t3,
+        last_activity="locked_to_invoice",
+    )
+    assert shown() == row
+
+    t4 = clock.advance(hours=1)
+    app.reject("d1", by="c1", reasons=["Wrong year"])
+    row = attrs.evolve(
+        row,
+        state=ApprovalState.REJECTED,
+        rejected_at=t4,
+        last_activity_at=t4,
+        last_activity="rejected",
+    )
+    assert shown() == row
+
+    t5 = clock.advance(hours=1)
+    app.request_approval("d1", by="f1")
+    app.cancel("d1", by="f1")
+    row = attrs.evolve(
+        row,
+        state=ApprovalState.NONE,
+        cycle=2,
+        requested_at=t5,
+        rejected_at=None,
+        last_activity_at=t5,
+        last_activity="cancelled",
+    )
+    assert shown() == row
+
+    t6 = clock.advance(hours=1)
+    app.mark_invoice_paid("d1", invoice_id="INV-1", by="c1")
+    row = attrs.evolve(
+        row, pending_payment=False, last_activity_at=t6, last_activity="invoice_paid"
+    )
+    assert shown() == row
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        [],
+        ["all"],
+        ["all", "approved"],
+        ["pending_approval"],
+        ["approved"],
+        ["rejected"],
+        ["pending_payment"],
+        ["pending_payment", "approved"],
+        ["pending_payment", "pending_approval", "rejected"],
+    ],
+)
+def test_a_rows_own_filter_check_agrees_with_the_lists(
+    app: Approvals, clock: ControllableClock, filters: list[str]
+) -> None:
+    populate(app, clock)
+    app.lock_to_invoice("d2", invoice_id="INV-2", by="f1")  # approved, unpaid
+    rows = app.recent().rows
+    wanted = frozenset(StatusFilter(f) for f in filters)
+    assert [r.document_id for r in rows if r.matches(wanted)] == ids(
+        app.recent(filters=filters)
+    )
+    tab = [r.document_id for r in rows if r.awaits_or_has_decision]
+    assert sorted(tab) == sorted(
+        ids(app.approvals_tab("acme")) + ids(app.approvals_tab("globex"))
+    )
+
+
+def cursor_of(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def test_bad_cursors_and_filters_say_what_is_allowed(app: Approvals) -> None:
+    allowed = "None for the first page, or a next_cursor from the previous page"
+    for bad, problem in [
+        (42, "got int"),
+        ("x" * 1001, "is not a cursor (too long)"),
+        ("x" * 1000, "is not a cursor"),
+        (cursor_of(["2026-01-05T09:00:00+00:00", 7]), "is not a cursor"),
+        (cursor_of([1, "d1"]), "is not a cursor"),
+        (cursor_of(["2026-01-05T09:00:00+00:00"]), "is not a cursor"),
+    ]:
+        with pytest.raises(InvalidInputError) as caught:
+            app.recent(after=bad)  # type: ignore[arg-type]
+        assert str(caught.value) == f"after: {problem}; allowed: {allowed}"
+    listed = "'all', 'pending_payment', 'pending_approval', 'approved', 'rejected'"
+    for filters, problem in [
+        ("approved", "got str"),
+        ({"approved": True}, "got dict"),
+        (["approved", "overdue"], "got 'overdue'"),
+        ([1], "got 1"),
+    ]:
+        with pytest.raises(InvalidInputError) as caught:
+            app.recent(filters=filters)  # type: ignore[arg-type]
+        assert str(caught.value) == f"filters: {problem}; allowed: a list of {listed}"
+    # Sets of filters are accepted as well as lists.
+    assert app.recent(filters={"approved"}).rows == ()  # type: ignore[arg-type]
+
+
+def all_pages(list_page: Callable[[str | None], Page]) -> list[list[str]]:
+    pages: list[list[str]] = []
+    after = None
+    while True:
+        page = list_page(after)
+        pages.append(ids(page))
+        if page.next_cursor is None:
+            return pages
+        after = page.next_cursor
+
+
+def test_approvals_tab_pages_cover_the_tab_once_and_end_at_its_last_row(
+    app: Approvals, clock: ControllableClock, directory: InMemoryDirectory
+) -> None:
+    facts = directory.documents["d1"].facts
+    docs = [f"x{i}" for i in range(1, 8)]
+    for doc in docs:
+        directory.add_document(attrs.evolve(facts, document_id=doc))
+    app.request_approvals(docs[:4], by="f1")  # four requests at the same time
+    clock.advance(minutes=5)
+    app.request_approvals(docs[4:], by="f1")
+    newest_first = ["x7", "x6", "x5", "x4", "x3", "x2", "x1"]
+    assert all_pages(lambda after: app.approvals_tab("acme", limit=3, after=after)) == [
+        newest_first[:3],
+        newest_first[3:6],
+        newest_first[6:],
+    ]
+    assert all_pages(lambda after: app.approvals_tab("acme", limit=7, after=after)) == [
+        newest_first
+    ]
+    # Several filters: one branch per filter, merged, paged the same way.
+    both = ["pending_approval", "rejected"]
+    assert all_pages(
+        lambda after: app.approvals_tab("acme", filters=both, limit=3, after=after)
+    ) == [newest_first[:3], newest_first[3:6], newest_first[6:]]
+    assert all_pages(lambda after: app.recent(filters=both, limit=3, after=after)) == [
+        newest_first[:3],
+        newest_first[3:6],
+        newest_first[6:],
+    ]
+    # The recent list ends on a full page too, without an empty one after it.
+    assert all_pages(lambda after: app.recent(limit=7, after=after)) == [newest_first]
+    assert all_pages(lambda after: app.recent(limit=3, after=after)) == [
+        newest_first[:3],
+        newest_first[3:6],
+        newest_first[6:],
+    ]
+
+
+def test_the_tab_as_of_an_instant_lists_documents_where_they_were(
+    app: Approvals, clock: ControllableClock, directory: InMemoryDirectory
+) -> None:
+    t0 = clock.now()
+    app.request_approval("d1", by="f1")
+    assert ids_of(app.approvals_tab_as_of("acme", t0)) == ["d1"]
+    # The document moves to another account; a later event carries that.
+    facts = directory.documents["d1"].facts
+    directory.add_document(attrs.evolve(facts, account_id="globex"))
+    t1 = clock.advance(hours=1)
+    app.record_activity("d1", kind="modified", by="f1")
+    assert ids_of(app.approvals_tab_as_of("acme", t0)) == ["d1"]
+    assert ids_of(app.approvals_tab_as_of("acme", t1)) == []
+    assert ids_of(app.approvals_tab_as_of("globex", t1)) == ["d1"]
+    assert ids_of(app.approvals_tab_as_of("globex", t0)) == []
