@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from approvalflow import Approvals, ReminderPolicy, connect
 from approvalflow.follower import read_events
-from approvalflow.readmodels import MODELS, VIEW_NAMES, Tx, catch_up
+from approvalflow.readmodels import MODELS, VIEW_NAMES, Tx, catch_up, follow
 from approvalflow.testing import ControllableClock
 from tests.helpers import START, make_directory
 from tests.view_model import actual_lists, expected_lists
@@ -190,3 +191,55 @@ def test_positions_follow_notification_ids_with_gaps(
     with pytest.raises(IntegrityError):
         store.apply("rejections", "Elsewhere", gappy[3][0], gappy[4:])
     assert store.position("rejections", app.name) == 0  # per application
+
+
+def test_an_idle_runner_waits_instead_of_spinning(
+    quiet_app: tuple[Approvals, ControllableClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = quiet_app
+    steps: list[int] = []
+
+    def counted(*args: Any) -> int:
+        steps.append(catch_up(*args))
+        return steps[-1]
+
+    monkeypatch.setattr(follow, "catch_up", counted)
+    with app.follow(interval=60):
+        time.sleep(0.3)  # nothing to fold: one look, then it waits
+    assert steps == [0]
+
+
+def test_a_runner_stopped_by_an_error_keeps_it(
+    quiet_app: tuple[Approvals, ControllableClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = quiet_app
+    tries: list[str] = []
+
+    def broken(*_: Any) -> int:
+        tries.append("tried")
+        raise RuntimeError("read model table is gone")
+
+    monkeypatch.setattr(follow, "catch_up", broken)
+    with app.follow(interval=0.01) as runner:
+        deadline = time.monotonic() + 10
+        while runner.error is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.1)  # it does not try again
+    assert str(runner.error) == "read model table is gone"
+    assert tries == ["tried"]
+
+
+def test_stopping_a_runner_ends_its_thread_and_may_be_repeated(
+    quiet_app: tuple[Approvals, ControllableClock],
+) -> None:
+    app, _ = quiet_app
+    before = set(threading.enumerate())
+    runner = app.follow(interval=0.01)
+    started = [t for t in threading.enumerate() if t not in before]
+    [follower] = [t for t in started if t.name.endswith("(run)")]
+    runner.stop()
+    assert not follower.is_alive()
+    runner.stop()
+    with runner:
+        pass  # leaving the block stops it once more
