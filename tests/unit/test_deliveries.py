@@ -679,8 +679,12 @@ def test_delivered_messages_are_recorded_with_their_attempts(
 def test_notifiers_without_a_worker_name_take_turns_with_the_lease(
     app: Approvals, clock: ControllableClock, mailer: FlakyMailer
 ) -> None:
-    first = app.notifier(mailer=mailer, links=StaticLinks(), lease_clock=clock)
-    second = app.notifier(mailer=mailer, links=StaticLinks(), lease_clock=clock)
+    first = app.notifier(
+        composer=FixedComposer(), mailer=mailer, links=StaticLinks(), lease_clock=clock
+    )
+    second = app.notifier(
+        composer=FixedComposer(), mailer=mailer, links=StaticLinks(), lease_clock=clock
+    )
     assert first.worker != second.worker
     assert first.worker.startswith(f"{socket.gethostname()}-")
     app.request_approval("d1", by="f1")
@@ -693,8 +697,20 @@ def test_a_dead_workers_lease_runs_out_after_two_minutes_by_default(
     app: Approvals, clock: ControllableClock, mailer: FlakyMailer
 ) -> None:
     links = StaticLinks()
-    first = app.notifier(mailer=mailer, links=links, worker="one", lease_clock=clock)
-    second = app.notifier(mailer=mailer, links=links, worker="two", lease_clock=clock)
+    first = app.notifier(
+        composer=FixedComposer(),
+        mailer=mailer,
+        links=links,
+        worker="one",
+        lease_clock=clock,
+    )
+    second = app.notifier(
+        composer=FixedComposer(),
+        mailer=mailer,
+        links=links,
+        worker="two",
+        lease_clock=clock,
+    )
     app.request_approval("d1", by="f1")
     first.run_once()  # and then the first worker dies
     clock.advance(minutes=2, seconds=-1)
@@ -767,9 +783,15 @@ def test_a_worker_that_loses_its_lease_mid_event_leaves_the_rest_to_the_holder(
 
     mailer = LeaseTakingMailer(hang)
     first = app.notifier(
-        mailer=mailer, portal=portal, links=links, worker="one", lease_clock=clock
+        composer=FixedComposer(),
+        mailer=mailer,
+        portal=portal,
+        links=links,
+        worker="one",
+        lease_clock=clock,
     )
     second = app.notifier(
+        composer=FixedComposer(),
         mailer=RecordingMailer(),
         portal=portal,
         links=links,
@@ -793,7 +815,11 @@ def test_the_event_sinks_deliveries_show_in_the_backlog(
     sink = RecordingSink(["approval.requested"])
     sink.fail_with = TemporaryDeliveryError("receiver down")
     notifier = app.notifier(
-        mailer=mailer, links=StaticLinks(), event_sink=sink, lease_clock=clock
+        composer=FixedComposer(),
+        mailer=mailer,
+        links=StaticLinks(),
+        event_sink=sink,
+        lease_clock=clock,
     )
     app.request_approval("d1", by="f1")
     assert notifier.run_once().blocked
@@ -848,11 +874,11 @@ def test_each_email_says_what_happened_with_the_right_message(
     [request, resend, resend_again, reminder, decision] = mailer.sent
     for message in (request, resend, resend_again, reminder):
         assert '"Document 1" (pdf).' in plain_text(message)
-    assert "Their message:\n\nPlease check page 2\n" in plain_text(request)
-    assert "Their message:\n\nPlease check page 2\n" in plain_text(resend)
-    assert "Their message:\n\nNew figures attached\n" in plain_text(resend_again)
+    assert "Message from Martin:\n\nPlease check page 2\n" in plain_text(request)
+    assert "Message from Martin:\n\nPlease check page 2\n" in plain_text(resend)
+    assert "Message from Martin:\n\nNew figures attached\n" in plain_text(resend_again)
     assert "Please check page 2" not in plain_text(resend_again)
-    assert "Their message:\n\nNew figures attached\n" in plain_text(reminder)
+    assert "Message from Martin:\n\nNew figures attached\n" in plain_text(reminder)
     assert str(decision["To"]) == "Anna Martin <anna@firm.example>"
     assert str(decision["Subject"]) == 'Claire Dupont approved "Document 1"'
     assert 'Claire Dupont (ACME) approved "Document 1" (pdf).' in plain_text(decision)
@@ -886,7 +912,11 @@ def test_what_goes_to_the_event_sink_is_not_recorded_as_people_told(
 ) -> None:
     sink = RecordingSink()
     notifier = app.notifier(
-        mailer=mailer, links=StaticLinks(), event_sink=sink, lease_clock=clock
+        composer=FixedComposer(),
+        mailer=mailer,
+        links=StaticLinks(),
+        event_sink=sink,
+        lease_clock=clock,
     )
     app.request_approval("d1", by="f1")
     app.record_activity("d1", kind="modified", by="f1")
@@ -920,7 +950,9 @@ def test_a_worker_whose_position_was_moved_by_another_stops_there(
     app.request_approvals(["d1", "d2"], by="f1")
     head = app.recorder.max_notification_id
     mailer = PositionMovingMailer(notifier.store, lambda: head() or 0)
-    worker = app.notifier(mailer=mailer, links=StaticLinks(), worker="late")
+    worker = app.notifier(
+        composer=FixedComposer(), mailer=mailer, links=StaticLinks(), worker="late"
+    )
     # d1's record, then its request: Claire is emailed, and meanwhile another
     # worker has delivered everything (d2 included).
     assert counts(worker.run_once()) == (1, 1, 0, False, False)

@@ -22,6 +22,7 @@ from approvalflow import (
     NotAuthorizedError,
     ReasonsNotOfferedError,
     ReminderPolicy,
+    ReminderSchedule,
     UnknownDocumentError,
 )
 from approvalflow.projections import DocumentRow, Page, StatusFilter
@@ -488,7 +489,7 @@ def test_a_row_shows_every_fact_of_its_document(
         requested_at=t1,
         last_activity_at=t1,
         last_activity="requested",
-        reminders=ReminderPolicy(2, 3),
+        reminders=ReminderPolicy(2, 3, schedule=ReminderSchedule()),
         next_reminder_at=t1 + timedelta(days=2),
     )
     assert shown() == row
