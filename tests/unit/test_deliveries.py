@@ -957,3 +957,12 @@ def test_a_worker_whose_position_was_moved_by_another_stops_there(
     # worker has delivered everything (d2 included).
     assert counts(worker.run_once()) == (1, 1, 0, False, False)
     assert [str(m["X-Approvalflow-Document"]) for m in mailer.sent] == ["d1"]
+
+
+def test_addresses_with_any_letter_are_taken_as_written() -> None:
+    from approvalflow.notifications.emails import recipient_address  # noqa: PLC0415
+
+    # Capitals included: only line breaks, commas and semicolons are refused.
+    address = recipient_address("Xavier Dupont", "Xavier.X@Dupont-Xyz.example")
+    assert address.addr_spec == "Xavier.X@Dupont-Xyz.example"
+    assert address.display_name == "Xavier Dupont"
