@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from approvalflow.i18n import words
 from approvalflow.notifications.outbox import Backlog, PlannedDelivery
 
 __all__ = ["HealthReport", "backlog_record", "delivery_problems", "view_problems"]
@@ -108,40 +109,60 @@ def delivery_problems(
     oldest_undelivered_at: datetime | None,
     now: datetime,
     max_delay: timedelta,
+    *,
+    language: str | None = None,
 ) -> list[str]:
     """What is wrong with deliveries, each with what to do."""
+    w = words(language)
     problems = []
     if oldest_undelivered_at is not None and now - oldest_undelivered_at > max_delay:
         waited = int((now - oldest_undelivered_at).total_seconds())
         behind = max(backlog.head - backlog.position, 0)
         cause = next(
             (
-                f" (last error: {d.last_error})"
+                w.gettext(" (last error: %(error)s)", error=d.last_error)
                 for d in backlog.waiting
                 if d.last_error and d.notification_id == backlog.position + 1
             ),
             "",
         )
         problems.append(
-            f"deliveries stuck: {behind} event(s) wait, the oldest for {waited} s "
-            f"(more than {int(max_delay.total_seconds())} s){cause}; check that a "
-            "worker runs and what it logs"
+            w.gettext(
+                "deliveries stuck: %(behind)s event(s) wait, the oldest for "
+                "%(waited)s s (more than %(limit)s s)%(cause)s; check that a "
+                "worker runs and what it logs",
+                behind=w.number(behind),
+                waited=w.number(waited),
+                limit=w.number(int(max_delay.total_seconds())),
+                cause=cause,
+            )
         )
     if backlog.refused:
         problems.append(
-            f"{len(backlog.refused)} delivery(ies) refused for good wait for an "
-            "operator: fix the address or mailbox, then run "
-            "'approvalflow deliveries retry'"
+            w.gettext(
+                "%(count)s delivery(ies) refused for good wait for an operator: "
+                "fix the address or mailbox, then run "
+                "'approvalflow deliveries retry'",
+                count=w.number(len(backlog.refused)),
+            )
         )
     return problems
 
 
-def view_problems(views: tuple[Any, ...], max_lag: int) -> list[str]:
+def view_problems(
+    views: tuple[Any, ...], max_lag: int, *, language: str | None = None
+) -> list[str]:
     """Read models further behind the log than ``max_lag`` events."""
+    w = words(language)
     return [
-        f"read model {v.view!r} is {v.behind} event(s) behind the log (more than "
-        f"{max_lag}); check that the process following it runs, or run "
-        "'approvalflow projections rebuild'"
+        w.gettext(
+            "read model %(view)s is %(behind)s event(s) behind the log (more than "
+            "%(limit)s); check that the process following it runs, or run "
+            "'approvalflow projections rebuild'",
+            view=repr(v.view),
+            behind=w.number(v.behind),
+            limit=w.number(max_lag),
+        )
         for v in views
         if v.behind > max_lag
     ]

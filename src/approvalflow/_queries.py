@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import attrs
 from eventsourcing.application import AggregateNotFoundError
 
+from approvalflow import i18n
 from approvalflow._log import ApprovalLog
 from approvalflow.audit_verify import (
     BUNDLE_FORMAT,
@@ -270,11 +271,23 @@ class Queries:
             raise ReasonsNotOfferedError(doc_id)
         return views.rejections(doc_id)
 
-    def audit_trail(self, document_id: str) -> tuple[AuditRow, ...]:
+    def audit_trail(
+        self,
+        document_id: str,
+        *,
+        language: str | None = None,
+        time_zone: str | None = None,
+    ) -> tuple[AuditRow, ...]:
         """See :meth:`Approvals.audit_trail`."""
         doc_id = check_identifier("document_id", document_id)
+        _check_time_zone(time_zone)
         # Read from the events themselves: the audit trail is their history.
-        return audit_trail(doc_id, self.log.events.get(approval_request_id(doc_id)))
+        return audit_trail(
+            doc_id,
+            self.log.events.get(approval_request_id(doc_id)),
+            language=language,
+            time_zone=time_zone,
+        )
 
     def export_audit(
         self,
@@ -284,10 +297,12 @@ class Queries:
         fmt: str = "jsonl",
         bom: bool = False,
         delimiter: str = ",",
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> int:
         """See :meth:`Approvals.export_audit`."""
         write = _audit_writer(out, fmt, _CSV_FIELDS, bom=bom, delimiter=delimiter)
-        rows = self.audit_trail(document_id)
+        rows = self.audit_trail(document_id, language=language, time_zone=time_zone)
         for row in rows:
             write(row.as_record())
         return len(rows)
@@ -302,8 +317,11 @@ class Queries:
         until: datetime | None = None,
         bom: bool = False,
         delimiter: str = ",",
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> int:
         """See :meth:`Approvals.export_audit_log`."""
+        _check_time_zone(time_zone)
         account = (
             None if account_id is None else check_identifier("account_id", account_id)
         )
@@ -331,7 +349,9 @@ class Queries:
             at = event.timestamp
             if (start is not None and at < start) or (end is not None and at >= end):
                 return
-            (row,) = audit_trail(document or "", [event])
+            (row,) = audit_trail(
+                document or "", [event], language=language, time_zone=time_zone
+            )
             write({"position": position, "account_id": owner, **row.as_record()})
             written += 1
 
@@ -521,6 +541,18 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _check_time_zone(time_zone: str | None) -> None:
+    """Refuse a time zone that is not an IANA one before anything is written."""
+    if time_zone is None:
+        return
+    try:
+        i18n.time_zone(time_zone)
+    except ValueError as exc:
+        raise InvalidInputError(
+            "time_zone", f"got {time_zone!r}", "an IANA time zone such as Europe/Paris"
+        ) from exc
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -119,10 +119,18 @@ class UserQueries:
         """:meth:`Approvals.history`, for a document this user may see."""
         return self._queries.history(self._document(document_id, "see the history of"))
 
-    def audit_trail(self, document_id: str) -> tuple[AuditRow, ...]:
+    def audit_trail(
+        self,
+        document_id: str,
+        *,
+        language: str | None = None,
+        time_zone: str | None = None,
+    ) -> tuple[AuditRow, ...]:
         """:meth:`Approvals.audit_trail`, for a document this user may see."""
         return self._queries.audit_trail(
-            self._document(document_id, "see the audit trail of")
+            self._document(document_id, "see the audit trail of"),
+            language=language,
+            time_zone=time_zone,
         )
 
     def rejection_reasons(self, document_id: str) -> tuple[RejectionRow, ...]:

@@ -350,6 +350,7 @@ class Approvals:
         max_delay: timedelta = timedelta(minutes=10),
         max_lag: int = 100,
         deliveries: bool = True,
+        language: str | None = None,
     ) -> HealthReport:
         """Whether anything needs someone: stuck or refused deliveries, lagging views.
 
@@ -357,7 +358,8 @@ class Approvals:
         recorded more than ``max_delay`` ago (by the Clock port); a read
         model lags when it is more than ``max_lag`` events behind the log.
         ``deliveries=False`` skips the delivery checks (a store whose host
-        sends nothing). See :class:`HealthReport`.
+        sends nothing). The problems are in English unless ``language``
+        names a catalog's language. See :class:`HealthReport`.
         """
         if not isinstance(max_delay, timedelta) or not (
             timedelta(seconds=1) <= max_delay <= timedelta(days=7)
@@ -373,9 +375,11 @@ class Approvals:
             backlog = self.delivery_backlog()
             found = read_events(self._log, backlog.position, 1)
             oldest = found[0][1].timestamp if found else None
-            problems += delivery_problems(backlog, oldest, now, max_delay)
+            problems += delivery_problems(
+                backlog, oldest, now, max_delay, language=language
+            )
         views = tuple(self.views_status())
-        problems += view_problems(views, lag)
+        problems += view_problems(views, lag, language=language)
         return HealthReport(
             checked_at=now,
             deliveries=backlog,
@@ -552,9 +556,22 @@ class Approvals:
         """
         return self._queries.rejection_reasons(document_id)
 
-    def audit_trail(self, document_id: str) -> tuple[AuditRow, ...]:
-        """Every event of the document in order: when, who, what (F18)."""
-        return self._queries.audit_trail(document_id)
+    def audit_trail(
+        self,
+        document_id: str,
+        *,
+        language: str | None = None,
+        time_zone: str | None = None,
+    ) -> tuple[AuditRow, ...]:
+        """Every event of the document in order: when, who, what (F18).
+
+        Each row's ``summary`` is in English unless ``language`` names a
+        catalog's language; times in it are as recorded (UTC) unless
+        ``time_zone`` (IANA) is given.
+        """
+        return self._queries.audit_trail(
+            document_id, language=language, time_zone=time_zone
+        )
 
     def export_audit(
         self,
@@ -564,6 +581,8 @@ class Approvals:
         fmt: str = "jsonl",
         bom: bool = False,
         delimiter: str = ",",
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> int:
         """Write the document's audit trail to ``out`` as JSON Lines or CSV.
 
@@ -571,9 +590,17 @@ class Approvals:
         starts the file with the byte-order mark Excel needs to read UTF-8,
         and ``delimiter=";"`` suits spreadsheets whose decimal mark is a
         comma; cells a spreadsheet would evaluate (``=...``) are neutralised.
+        ``language`` and ``time_zone`` as for :meth:`audit_trail` (the
+        ``summary`` column; ``at`` stays ISO 8601 UTC).
         """
         return self._queries.export_audit(
-            document_id, out, fmt=fmt, bom=bom, delimiter=delimiter
+            document_id,
+            out,
+            fmt=fmt,
+            bom=bom,
+            delimiter=delimiter,
+            language=language,
+            time_zone=time_zone,
         )
 
     def export_audit_log(
@@ -586,6 +613,8 @@ class Approvals:
         until: datetime | None = None,
         bom: bool = False,
         delimiter: str = ",",
+        language: str | None = None,
+        time_zone: str | None = None,
     ) -> int:
         """Write the firm's audit log to ``out``, in log order; return the count.
 
@@ -595,8 +624,9 @@ class Approvals:
         before ``until`` (aware datetimes). Rows are those of
         :meth:`export_audit` plus ``position`` (in the log) and
         ``account_id``. Streamed: events are read and written in batches,
-        so memory does not grow with the log. ``fmt``, ``bom`` and
-        ``delimiter`` as for :meth:`export_audit`.
+        so memory does not grow with the log. ``fmt``, ``bom``,
+        ``delimiter``, ``language`` and ``time_zone`` as for
+        :meth:`export_audit`.
         """
         return self._queries.export_audit_log(
             out,
@@ -606,6 +636,8 @@ class Approvals:
             until=until,
             bom=bom,
             delimiter=delimiter,
+            language=language,
+            time_zone=time_zone,
         )
 
     def client_view(self, document_id: str) -> ClientView:

@@ -33,12 +33,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from babel import numbers as babel_numbers
 
+from approvalflow import i18n
 from approvalflow._health import HealthReport, backlog_record
 from approvalflow._observe import JsonFormatter
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
 from approvalflow.domain.errors import ApprovalFlowError
+from approvalflow.i18n import N_
 
 __all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "main"]
 
@@ -150,25 +153,79 @@ def say(text: str) -> None:
     click.echo(_TERMINAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
+#: The one meaning of --language / APPROVALFLOW_LANGUAGE everywhere.
+_language_option = _option(
+    "--language",
+    type=click.Choice(i18n.languages()),
+    default=i18n.DEFAULT_LANGUAGE,
+    show_default=True,
+    help="The language of text meant for people whose own language is not "
+    "known: this command's report, and emails to recipients without one.",
+)
+
+
+def _check_zone(
+    _ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is None:
+        return None
+    try:
+        i18n.time_zone(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from exc
+    return value
+
+
+_time_zone_option = _option(
+    "--time-zone",
+    default=None,
+    callback=_check_zone,
+    help="The IANA time zone times meant for people are shown in (e.g. "
+    "Europe/Paris); default UTC (audit exports: times in summaries as "
+    "recorded, ISO 8601 UTC).",
+)
+
+#: A document's states as people read them (the msgids are the states).
+_STATES = {
+    "none": N_("none"),
+    "pending_approval": N_("pending_approval"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+
+
 @main.command()
 @click.argument("document_id")
 @_db_option
-def history(document_id: str, db: str | None) -> None:
+@_language_option
+@_time_zone_option
+def history(
+    document_id: str, db: str | None, language: str, time_zone: str | None
+) -> None:
     """Print a document's status and full history, from the store alone."""
+    w = i18n.words(language, time_zone)
     with _store(db, read_only=True) as app:
         status = app.status(document_id)
         entries = app.history(document_id)
     if not entries:
-        raise click.ClickException(f"no history recorded for document {document_id!r}")
-    say(f"{document_id}: {status.state.value}")
+        raise click.ClickException(
+            w.gettext(
+                "no history recorded for document %(document)s",
+                document=repr(document_id),
+            )
+        )
+    state = status.state.value
+    say(f"{document_id}: {w.gettext(_STATES[state]) if state in _STATES else state}")
     local = status.next_reminder_local
     if local is not None:
-        say(
-            f"next reminder: {local:%Y-%m-%d %H:%M} {local.tzname()} "
-            f"({status.reminder_time_zone})"
-        )
+        # In the schedule's own zone: reminders fall due in its hours.
+        zone = str(status.reminder_time_zone or "UTC")
+        when = i18n.words(language, zone).time(local)
+        say(w.gettext("next reminder: %(when)s (%(zone)s)", when=when, zone=zone))
     for entry in entries:
-        say(f"{entry.version:>4}  {entry.at.isoformat()}  {entry.describe()}")
+        at = w.time(entry.at)
+        line = entry.describe(language, time_zone or "UTC")
+        say(f"{entry.version:>4}  {at}  {line}")
 
 
 class _AuditGroup(click.Group):
@@ -222,19 +279,43 @@ _delimiter_option = _option(
 @_format_option
 @_bom_option
 @_delimiter_option
-def audit_trail(
-    document_id: str, db: str | None, fmt: str, bom: bool, delimiter: str
+@_language_option
+@_time_zone_option
+def audit_trail(  # noqa: PLR0917 - click passes each option by name
+    document_id: str,
+    db: str | None,
+    fmt: str,
+    bom: bool,
+    delimiter: str,
+    language: str,
+    time_zone: str | None,
 ) -> None:
-    """Export a document's audit trail (every event: when, who, what)."""
+    """Export a document's audit trail (every event: when, who, what).
+
+    The summary column is in --language, with its times in --time-zone; the
+    at column stays ISO 8601 UTC, for machines.
+    """
+    w = i18n.words(language, time_zone)
     with _store(db, read_only=True) as app:
         try:
             written = app.export_audit(
-                document_id, sys.stdout, fmt=fmt, bom=bom, delimiter=delimiter
+                document_id,
+                sys.stdout,
+                fmt=fmt,
+                bom=bom,
+                delimiter=delimiter,
+                language=language,
+                time_zone=time_zone,
             )
         except ApprovalFlowError as exc:
             raise click.UsageError(str(exc)) from exc
     if not written:
-        raise click.ClickException(f"no history recorded for document {document_id!r}")
+        raise click.ClickException(
+            w.gettext(
+                "no history recorded for document %(document)s",
+                document=repr(document_id),
+            )
+        )
 
 
 def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -272,6 +353,8 @@ def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> A
     show_default=True,
     help="The file to write ('-': standard output).",
 )
+@_language_option
+@_time_zone_option
 def audit_log(  # noqa: PLR0917 - click passes each option by name
     db: str | None,
     account: str | None,
@@ -281,6 +364,8 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
     bom: bool,
     delimiter: str,
     out: str,
+    language: str,
+    time_zone: str | None,
 ) -> None:
     """Export the firm's audit log: every document, or one account's, by dates.
 
@@ -295,6 +380,8 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
         "until": until,
         "bom": bom,
         "delimiter": delimiter,
+        "language": language,
+        "time_zone": time_zone,
     }
     with _store(db, read_only=True, refresh_views_on_read=False) as app:
         try:
@@ -313,7 +400,13 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
                 partial.unlink(missing_ok=True)
         except ApprovalFlowError as exc:
             raise click.UsageError(str(exc)) from exc
-    click.echo(f"{count} event(s) written to {out}", err=True)
+    w = i18n.words(language)
+    click.echo(
+        w.gettext(
+            "%(count)s event(s) written to %(file)s", count=w.number(count), file=out
+        ),
+        err=True,
+    )
 
 
 @audit.command("verify")
@@ -366,7 +459,8 @@ def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -
     required=True,
     help="The bundle file to write (JSON).",
 )
-def audit_export(db: str | None, out: str) -> None:
+@_language_option
+def audit_export(db: str | None, out: str, language: str) -> None:
     """Write every event and its hashes to a bundle anyone can verify offline.
 
     Check it with `approvalflow audit verify --bundle FILE`, or with the
@@ -377,7 +471,12 @@ def audit_export(db: str | None, out: str) -> None:
         Path(out).open("w", encoding="utf-8") as handle,
     ):
         count = app.export_audit_bundle(handle)
-    click.echo(f"{count} event(s) written to {out}")
+    w = i18n.words(language)
+    click.echo(
+        w.gettext(
+            "%(count)s event(s) written to %(file)s", count=w.number(count), file=out
+        )
+    )
 
 
 @main.group()
@@ -407,20 +506,26 @@ _max_delay_option = _option(
 
 
 def _health(
-    db: str | None, *, max_delay: float, max_lag: int, deliveries: bool = True
+    db: str | None,
+    *,
+    max_delay: float,
+    max_lag: int,
+    deliveries: bool = True,
+    language: str | None = None,
 ) -> HealthReport:
     with _store(db, read_only=True, refresh_views_on_read=False) as app:
         return app.health(
             max_delay=timedelta(seconds=max_delay),
             max_lag=max_lag,
             deliveries=deliveries,
+            language=language,
         )
 
 
-def _problems(problems: tuple[str, ...] | list[str]) -> None:
+def _problems(problems: tuple[str, ...] | list[str], w: i18n.Words) -> None:
     """Say what needs someone, and exit 1 if anything does."""
     for problem in problems:
-        say(f"PROBLEM: {problem}")
+        say(w.gettext("PROBLEM: %(problem)s", problem=problem))
     if problems:
         sys.exit(1)
 
@@ -429,20 +534,35 @@ def _problems(problems: tuple[str, ...] | list[str]) -> None:
 @_db_option
 @_json_option
 @_max_lag_option
-def projections_status(db: str | None, as_json: bool, max_lag: int) -> None:
+@_language_option
+def projections_status(
+    db: str | None, as_json: bool, max_lag: int, language: str
+) -> None:
     """Show each read model's position against the head of the event log.
 
     Exits 1 when a read model is more than --max-lag events behind.
     """
-    report = _health(db, max_delay=600, max_lag=max_lag, deliveries=False)
+    w = i18n.words(language)
+    report = _health(
+        db, max_delay=600, max_lag=max_lag, deliveries=False, language=language
+    )
     if as_json:
         record = report.as_record()
         click.echo(json.dumps({k: record[k] for k in ("ok", "problems", "views")}))
         sys.exit(0 if report.ok else 1)
-    click.echo(f"{'view':<12} {'position':>10} {'head':>10} {'behind':>8}")
+    view, position, head, behind = (
+        w.gettext("view"),
+        w.gettext("position"),
+        w.gettext("head"),
+        w.gettext("behind"),
+    )
+    click.echo(f"{view:<12} {position:>10} {head:>10} {behind:>8}")
     for p in report.views:
-        click.echo(f"{p.view:<12} {p.position:>10} {p.head:>10} {p.behind:>8}")
-    _problems(report.problems)
+        click.echo(
+            f"{p.view:<12} {w.number(p.position):>10} {w.number(p.head):>10} "
+            f"{w.number(p.behind):>8}"
+        )
+    _problems(report.problems, w)
 
 
 @main.command()
@@ -456,8 +576,14 @@ def projections_status(db: str | None, as_json: bool, max_lag: int) -> None:
     show_default=True,
     help="Check deliveries (leave out for a store whose host sends nothing).",
 )
-def health(
-    db: str | None, as_json: bool, max_delay: float, max_lag: int, deliveries: bool
+@_language_option
+def health(  # noqa: PLR0917 - click passes each option by name
+    db: str | None,
+    as_json: bool,
+    max_delay: float,
+    max_lag: int,
+    deliveries: bool,
+    language: str,
 ) -> None:
     """Check whether anything needs someone; exit 0 if not, 1 if so.
 
@@ -467,28 +593,37 @@ def health(
     lags when more than --max-lag events behind. Reads only: safe to run
     every minute from a monitoring system or a container's health check.
     """
-    report = _health(db, max_delay=max_delay, max_lag=max_lag, deliveries=deliveries)
+    w = i18n.words(language)
+    report = _health(
+        db,
+        max_delay=max_delay,
+        max_lag=max_lag,
+        deliveries=deliveries,
+        language=language,
+    )
     if as_json:
         click.echo(json.dumps(report.as_record()))
         sys.exit(0 if report.ok else 1)
     if report.ok:
-        click.echo("healthy")
+        click.echo(w.gettext("healthy"))
         return
-    _problems(report.problems)
+    _problems(report.problems, w)
 
 
 @projections.command("rebuild")
 @_db_option
-def projections_rebuild(db: str | None) -> None:
+@_language_option
+def projections_rebuild(db: str | None, language: str) -> None:
     """Replay every event into fresh read models, then switch to them.
 
     Readers keep using the old read models until the switch.
     """
+    w = i18n.words(language)
     with _store(db, create=False, refresh_views_on_read=False) as app:
         head = app.recorder.max_notification_id() or 0
         started = time.perf_counter()
         with click.progressbar(
-            length=head, label="Replaying events", show_pos=True
+            length=head, label=w.gettext("Replaying events"), show_pos=True
         ) as bar:
             done = 0
 
@@ -501,8 +636,13 @@ def projections_rebuild(db: str | None) -> None:
         elapsed = time.perf_counter() - started
     rate = total / elapsed if elapsed > 0 else float(total)
     click.echo(
-        f"Rebuilt the read models from {total} events in {elapsed:.2f} s "
-        f"({rate:,.0f} events/s)."
+        w.gettext(
+            "Rebuilt the read models from %(count)s events in %(seconds)s s "
+            "(%(rate)s events/s).",
+            count=w.number(total),
+            seconds=babel_numbers.format_decimal(elapsed, "0.00", locale=w.locale),
+            rate=babel_numbers.format_decimal(round(rate), locale=w.locale),
+        )
     )
 
 
@@ -586,13 +726,22 @@ def reminders() -> None:
 
 @reminders.command("run")
 @_db_option
-def reminders_run(db: str | None) -> None:
+@_language_option
+def reminders_run(db: str | None, language: str) -> None:
     """Record every reminder due now, once (for cron)."""
+    w = i18n.words(language)
     with _store(db, create=False) as app:
         sent = app.send_due_reminders()
-    click.echo(
-        f"{len(sent)} reminder(s) recorded" + (": " + ", ".join(sent) if sent else ".")
-    )
+    if sent:
+        click.echo(
+            w.gettext(
+                "%(count)s reminder(s) recorded: %(documents)s",
+                count=w.number(len(sent)),
+                documents=", ".join(sent),
+            )
+        )
+    else:
+        click.echo(w.gettext("0 reminder(s) recorded."))
 
 
 @main.group()
@@ -604,48 +753,79 @@ def deliveries() -> None:
 @_db_option
 @_json_option
 @_max_delay_option
-def deliveries_status(db: str | None, as_json: bool, max_delay: float) -> None:
+@_language_option
+@_time_zone_option
+def deliveries_status(
+    db: str | None,
+    as_json: bool,
+    max_delay: float,
+    language: str,
+    time_zone: str | None,
+) -> None:
     """Show the delivery backlog: position, waiting and refused messages.
 
     Exits 1 when deliveries are stuck (the oldest undelivered event waited
     more than --max-delay seconds) or refused ones wait for an operator.
     """
+    w = i18n.words(language, time_zone)
     # Only the delivery checks: a lagging read model is projections status's.
-    report = _health(db, max_delay=max_delay, max_lag=2**62)
+    report = _health(db, max_delay=max_delay, max_lag=2**62, language=language)
     backlog = report.deliveries
     assert backlog is not None
     if as_json:
         record = backlog_record(backlog, report.oldest_undelivered_at)
         click.echo(json.dumps({"ok": report.ok, "problems": report.problems, **record}))
         sys.exit(0 if report.ok else 1)
-    say(f"position {backlog.position} of {backlog.head} events")
+    say(
+        w.gettext(
+            "position %(position)s of %(head)s events",
+            position=w.number(backlog.position),
+            head=w.number(backlog.head),
+        )
+    )
     if report.oldest_undelivered_at is not None:
         say(
-            "oldest undelivered event recorded "
-            f"{report.oldest_undelivered_at:%Y-%m-%d %H:%M:%S} UTC"
+            w.gettext(
+                "oldest undelivered event recorded %(when)s",
+                when=w.time(report.oldest_undelivered_at),
+            )
         )
-    holder = backlog.lease_holder or "nobody"
-    until = (
-        f" until {backlog.lease_until:%Y-%m-%d %H:%M:%S} UTC"
-        if backlog.lease_until
-        else ""
-    )
-    say(f"lease held by {holder}{until}")
-    say(f"waiting: {len(backlog.waiting)}")
+    holder = backlog.lease_holder or w.gettext("nobody")
+    if backlog.lease_until:
+        say(
+            w.gettext(
+                "lease held by %(holder)s until %(when)s",
+                holder=holder,
+                when=w.time(backlog.lease_until),
+            )
+        )
+    else:
+        say(w.gettext("lease held by %(holder)s", holder=holder))
+    say(w.gettext("waiting: %(count)s", count=w.number(len(backlog.waiting))))
     for d in backlog.waiting:
-        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
-        retry = (
-            f", next try {d.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
-            if d.next_attempt_at
-            else ""
+        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind}"
+        line = w.gettext(
+            "%(delivery)s to %(address)s: %(attempts)s attempt(s)",
+            delivery=where,
+            address=d.address,
+            attempts=w.number(d.attempts),
         )
-        error = f" - {d.last_error}" if d.last_error else ""
-        say(f"  {where}: {d.attempts} attempt(s){retry}{error}")
-    say(f"refused for good: {len(backlog.refused)}")
+        if d.next_attempt_at:
+            line += w.gettext(", next try %(when)s", when=w.time(d.next_attempt_at))
+        if d.last_error:
+            line += f" - {d.last_error}"
+        say(f"  {line}")
+    say(w.gettext("refused for good: %(count)s", count=w.number(len(backlog.refused))))
     for d in backlog.refused:
-        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind} to {d.address}"
-        say(f"  {where}: {d.last_error}")
-    _problems(report.problems)
+        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind}"
+        line = w.gettext(
+            "%(delivery)s to %(address)s: %(error)s",
+            delivery=where,
+            address=d.address,
+            error=d.last_error,
+        )
+        say(f"  {line}")
+    _problems(report.problems, w)
 
 
 @deliveries.command("retry")
@@ -657,7 +837,10 @@ def deliveries_status(db: str | None, as_json: bool, max_delay: float) -> None:
     default=None,
     help="Only this event's deliveries (the #N in deliveries status).",
 )
-def deliveries_retry(db: str | None, notification_id: int | None) -> None:
+@_language_option
+def deliveries_retry(
+    db: str | None, notification_id: int | None, language: str
+) -> None:
     """Try deliveries refused for good again, once their cause is fixed.
 
     The worker sends each to the recipient's current address on its next
@@ -665,12 +848,19 @@ def deliveries_retry(db: str | None, notification_id: int | None) -> None:
     """
     with _store(db, create=False, refresh_views_on_read=False) as app:
         count = app.retry_deliveries(notification_id)
-    click.echo(f"{count} refused deliveries will be tried again by the worker.")
+    w = i18n.words(language)
+    click.echo(
+        w.gettext(
+            "%(count)s refused deliveries will be tried again by the worker.",
+            count=w.number(count),
+        )
+    )
 
 
 @deliveries.command("skip-to-head")
 @_db_option
-def deliveries_skip(db: str | None) -> None:
+@_language_option
+def deliveries_skip(db: str | None, language: str) -> None:
     """Treat every event recorded so far as delivered (switching deliveries on).
 
     Use it once on a store that existed before deliveries were switched on,
@@ -678,7 +868,13 @@ def deliveries_skip(db: str | None) -> None:
     """
     with _store(db, create=False, refresh_views_on_read=False) as app:
         skipped = app.skip_deliveries()
-    click.echo(f"{skipped} event(s) marked as delivered; new events will be delivered.")
+    w = i18n.words(language)
+    click.echo(
+        w.gettext(
+            "%(count)s event(s) marked as delivered; new events will be delivered.",
+            count=w.number(skipped),
+        )
+    )
 
 
 @main.command()
@@ -754,13 +950,7 @@ def deliveries_skip(db: str | None) -> None:
 @_option("--firm-name", required=True, help="How emails sign.")
 @_option("--reply-to", help="Where replies go (default: the From address).")
 @_option("--logo-url", help="The firm's logo (https URL) at the top of emails.")
-@_option(
-    "--language",
-    type=click.Choice(["en", "fr"]),
-    default="en",
-    show_default=True,
-    help="For recipients without a language of their own.",
-)
+@_language_option
 @_option(
     "--interval",
     type=float,
@@ -815,7 +1005,7 @@ def worker(**options: Any) -> None:
             notifier = app.notifier(lease=timedelta(seconds=options["lease"]))
             runner = Worker(app, notifier, interval=options["interval"])
             if options["once"]:
-                _once(runner)
+                _once(runner, i18n.words(options["language"]))
                 return
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: runner.stop())
@@ -824,7 +1014,7 @@ def worker(**options: Any) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
-def _once(runner: Any) -> None:
+def _once(runner: Any, w: i18n.Words) -> None:
     """Passes until nothing waits (for cron), then the lease is given up.
 
     A pass records who was told about each event it delivered; the next
@@ -845,13 +1035,19 @@ def _once(runner: Any) -> None:
                 break
     finally:
         runner.stop()  # gives the lease up, also after a failure
-    waiting = ", waiting to retry" if d.blocked else ""
-    if d.leased_elsewhere:
-        waiting = "; another worker holds the delivery lease"
-    click.echo(
-        f"{reminded} reminder(s); {events} event(s) delivered, "
-        f"{sent} sent, {refused} refused{waiting}"
+    summary = w.gettext(
+        "%(reminded)s reminder(s); %(events)s event(s) delivered, %(sent)s sent, "
+        "%(refused)s refused",
+        reminded=w.number(reminded),
+        events=w.number(events),
+        sent=w.number(sent),
+        refused=w.number(refused),
     )
+    if d.leased_elsewhere:
+        summary += w.gettext("; another worker holds the delivery lease")
+    elif d.blocked:
+        summary += w.gettext(", waiting to retry")
+    click.echo(summary)
 
 
 def _configure_logging(level: str, fmt: str) -> None:

@@ -1,7 +1,9 @@
 """A document's history in plain terms: when, who, what (F18).
 
 A :class:`HistoryEntry` is built from one stored event alone, so the history
-replays from the event store without the host's directory.
+replays from the event store without the host's directory. Its words come
+from the catalogs (:mod:`approvalflow.i18n`): English unless a language is
+asked for.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 import attrs
 
 from approvalflow.domain.values import Actor
+from approvalflow.i18n import N_, Words, words
 from approvalflow.persistence import converter
 
-__all__ = ["HistoryEntry", "history_entry"]
+__all__ = ["EVENT_LABELS", "HistoryEntry", "history_entry"]
 
 # Bookkeeping fields every event has; they are shown as version and time.
 _ENVELOPE = frozenset(
@@ -38,15 +41,38 @@ class HistoryEntry:
     #: The event's own facts as JSON-ready data (message, reasons, ...).
     details: Mapping[str, Any]
 
-    def summary(self) -> str:
-        """What happened, in words, without the event name or the actor."""
-        return _DESCRIBERS.get(self.event, _generic)(self.details)
+    def summary(self, language: str | None = None, time_zone: str | None = None) -> str:
+        """What happened, in words, without the event name or the actor.
 
-    def describe(self) -> str:
+        In English unless ``language`` names a catalog's language. Times are
+        as recorded (ISO 8601, UTC) unless ``time_zone`` (IANA) is given:
+        then as the language writes them, in that zone.
+        """
+        return _DESCRIBERS.get(self.event, _generic)(
+            _Reader(words(language, time_zone), time_zone is not None), self.details
+        )
+
+    def describe(
+        self, language: str | None = None, time_zone: str | None = None
+    ) -> str:
         """One line in words, e.g. ``Rejected by Bob: reasons: Wrong year``."""
-        who = f" by {self.actor.name}" if self.actor else ""
-        text = self.summary()
-        return f"{self.event}{who}{': ' + text if text else ''}"
+        w = words(language, time_zone)
+        event = event_label(w, self.event)
+        text = self.summary(language, time_zone)
+        if self.actor and text:
+            return w.gettext(
+                "%(event)s by %(actor)s: %(summary)s",
+                event=event,
+                actor=self.actor.name,
+                summary=text,
+            )
+        if self.actor:
+            return w.gettext(
+                "%(event)s by %(actor)s", event=event, actor=self.actor.name
+            )
+        if text:
+            return w.gettext("%(event)s: %(summary)s", event=event, summary=text)
+        return event
 
 
 def history_entry(event: Any) -> HistoryEntry:
@@ -67,14 +93,73 @@ def history_entry(event: Any) -> HistoryEntry:
     )
 
 
-def _policy(policy: Mapping[str, Any] | None) -> str:
+#: The events' names as people read them (the msgids are the event names).
+EVENT_LABELS = {
+    "Created": N_("Created"),
+    "Requested": N_("Requested"),
+    "Resent": N_("Resent"),
+    "Reminded": N_("Reminded"),
+    "Approved": N_("Approved"),
+    "Rejected": N_("Rejected"),
+    "Cancelled": N_("Cancelled"),
+    "LockedToInvoice": N_("LockedToInvoice"),
+    "ActivityReported": N_("ActivityReported"),
+    "Notified": N_("Notified"),
+    "InvoicePaid": N_("InvoicePaid"),
+}
+
+_ACTIVITIES = {
+    "uploaded": N_("uploaded"),
+    "modified": N_("modified"),
+    "sent": N_("sent"),
+    "downloaded": N_("downloaded"),
+}
+
+_ENTRY_POINTS = {
+    "viewer": N_("from the document viewer"),
+    "upload": N_("at upload"),
+    "list": N_("from the document list"),
+}
+
+
+def event_label(w: Words, event: str) -> str:
+    """The name of ``event`` in ``w``'s language (an unknown one as it is)."""
+    return w.gettext(EVENT_LABELS[event]) if event in EVENT_LABELS else event
+
+
+@attrs.frozen
+class _Reader:
+    """Who the summary is for: their words, and whether times are localised."""
+
+    words: Words
+    local_times: bool
+
+    def when(self, iso: str) -> str:
+        """A recorded time: as recorded, or in the reader's zone and locale."""
+        if not self.local_times:
+            return iso
+        try:
+            moment = datetime.fromisoformat(iso)
+        except (TypeError, ValueError):
+            return str(iso)
+        return self.words.time(moment)
+
+
+def _policy(r: _Reader, policy: Mapping[str, Any] | None) -> str:
+    w = r.words
     if policy is None:
-        return "reminders off"
+        return w.gettext("reminders off")
     schedule = policy.get("schedule")
     business = schedule is not None and schedule.get("business_days")
-    text = (
-        f"reminders every {policy['days_before_next']} "
-        f"{'business ' if business else ''}day(s), at most {policy['count']}"
+    every = (
+        N_("reminders every %(days)s business day(s), at most %(count)s")
+        if business
+        else N_("reminders every %(days)s day(s), at most %(count)s")
+    )
+    text = w.gettext(
+        every,
+        days=w.number(policy["days_before_next"]),
+        count=w.number(policy["count"]),
     )
     if schedule is None:
         return text
@@ -83,68 +168,136 @@ def _policy(policy: Mapping[str, Any] | None) -> str:
     text += f" {schedule.get('time_zone', 'UTC')}"
     if schedule.get("holidays"):
         region = schedule.get("holiday_region")
-        text += f", {schedule['holidays']}{'-' + region if region else ''} holidays off"
+        calendar = f"{schedule['holidays']}{'-' + region if region else ''}"
+        text += ", " + w.gettext("%(calendar)s holidays off", calendar=calendar)
     return text
 
 
-def _message(details: Mapping[str, Any]) -> str:
+def _message(r: _Reader, details: Mapping[str, Any]) -> str:
     message = details.get("message")
-    return f"message {message!r}" if message else "no message"
+    if message:
+        return r.words.gettext("message %(message)s", message=repr(message))
+    return r.words.gettext("no message")
 
 
-def _generic(details: Mapping[str, Any]) -> str:
+def _generic(_r: _Reader, details: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in details.items() if k != "cycle")
 
 
-def _requested(d: Mapping[str, Any]) -> str:
+def _requested(r: _Reader, d: Mapping[str, Any]) -> str:
+    w = r.words
     doc = d["document"]
-    return (
-        f"cycle {d['cycle']}, {doc['name']} ({doc['file_type']}) to account "
-        f"{doc['account_id']}, {_message(d)}, {_policy(d['reminders'])}"
-        + (f", {_ENTRY_POINTS[d['entry_point']]}" if d.get("entry_point") else "")
-    )
+    parts = [
+        w.gettext(
+            "cycle %(cycle)s, %(document)s (%(file_type)s) to account %(account)s",
+            cycle=w.number(d["cycle"]),
+            document=doc["name"],
+            file_type=doc["file_type"],
+            account=doc["account_id"],
+        ),
+        _message(r, d),
+        _policy(r, d["reminders"]),
+    ]
+    if d.get("entry_point"):
+        point = d["entry_point"]
+        parts.append(
+            w.gettext(_ENTRY_POINTS[point]) if point in _ENTRY_POINTS else point
+        )
+    return ", ".join(parts)
 
 
-def _rejected(d: Mapping[str, Any]) -> str:
+def _rejected(r: _Reader, d: Mapping[str, Any]) -> str:
+    w = r.words
     rejection = d["rejection"]
-    reasons = "; ".join(rejection["reasons"])
+    text = w.gettext("reasons: %(reasons)s", reasons="; ".join(rejection["reasons"]))
     comment = rejection.get("comment")
-    return f"reasons: {reasons}" + (f"; comment {comment!r}" if comment else "")
+    if comment:
+        text += "; " + w.gettext("comment %(comment)s", comment=repr(comment))
+    return text
 
 
-def _notified(report: Mapping[str, Any]) -> str:
+def _notified(r: _Reader, report: Mapping[str, Any]) -> str:
+    w = r.words
     parts = []
     for d in report["deliveries"]:
         if d["channel"] == "email":
-            what = f"emailed {d['recipient_name']} <{d['address']}>"
+            what = w.gettext(
+                "emailed %(name)s <%(address)s>",
+                name=d["recipient_name"],
+                address=d["address"],
+            )
         elif d["channel"] == "inbox":
-            what = f"Inbox+ note to {d['recipient_name']}"
+            what = w.gettext("Inbox+ note to %(name)s", name=d["recipient_name"])
+        elif d["kind"] == "remove_task":
+            what = w.gettext(
+                "portal task removed for account %(account)s", account=d["address"]
+            )
         else:
-            moved = "removed" if d["kind"] == "remove_task" else "put on top"
-            what = f"portal task {moved} for account {d['address']}"
+            what = w.gettext(
+                "portal task put on top for account %(account)s", account=d["address"]
+            )
         if d["outcome"] != "sent":
-            what += f" (refused: {d.get('detail') or 'no reason given'})"
+            what = w.gettext(
+                "%(delivery)s (refused: %(detail)s)",
+                delivery=what,
+                detail=d.get("detail") or w.gettext("no reason given"),
+            )
         parts.append(what)
-    told = "; ".join(parts) or "nobody to tell"
-    return f"about #{report['about_version']} ({report['about_event']}): {told}"
+    told = "; ".join(parts) or w.gettext("nobody to tell")
+    return w.gettext(
+        "about #%(version)s (%(event)s): %(told)s",
+        version=report["about_version"],
+        event=event_label(w, report["about_event"]),
+        told=told,
+    )
 
 
-_ENTRY_POINTS = {
-    "viewer": "from the document viewer",
-    "upload": "at upload",
-    "list": "from the document list",
-}
+def _reminded(r: _Reader, d: Mapping[str, Any]) -> str:
+    return r.words.gettext(
+        "automatic reminder %(number)s, due %(due)s",
+        number=r.words.number(d["number"]),
+        due=r.when(d["due_at"]),
+    )
 
-_DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "Created": lambda d: f"approval record of document {d['document_id']}",
+
+def _resent(r: _Reader, d: Mapping[str, Any]) -> str:
+    return f"{_message(r, d)}, {_policy(r, d['reminders'])}"
+
+
+def _approved(r: _Reader, d: Mapping[str, Any]) -> str:
+    if not d.get("comment"):
+        return ""
+    return r.words.gettext("comment %(comment)s", comment=repr(d["comment"]))
+
+
+def _cancelled(r: _Reader, d: Mapping[str, Any]) -> str:
+    if not d.get("note"):
+        return ""
+    return r.words.gettext("note %(note)s", note=repr(d["note"]))
+
+
+def _invoice(r: _Reader, d: Mapping[str, Any]) -> str:
+    return r.words.gettext("invoice %(invoice)s", invoice=d["invoice_id"])
+
+
+def _activity(r: _Reader, d: Mapping[str, Any]) -> str:
+    kind = d["kind"]
+    label = r.words.gettext(_ACTIVITIES[kind]) if kind in _ACTIVITIES else kind
+    return f"{label} {d['document']['name']}"
+
+
+_DESCRIBERS: dict[str, Callable[[_Reader, Mapping[str, Any]], str]] = {
+    "Created": lambda r, d: r.words.gettext(
+        "approval record of document %(document)s", document=d["document_id"]
+    ),
     "Requested": _requested,
-    "Resent": lambda d: f"{_message(d)}, {_policy(d['reminders'])}",
-    "Reminded": lambda d: f"automatic reminder {d['number']}, due {d['due_at']}",
-    "Approved": lambda d: f"comment {d['comment']!r}" if d.get("comment") else "",
+    "Resent": _resent,
+    "Reminded": _reminded,
+    "Approved": _approved,
     "Rejected": _rejected,
-    "Cancelled": lambda d: f"note {d['note']!r}" if d.get("note") else "",
-    "LockedToInvoice": lambda d: f"invoice {d['invoice_id']}",
-    "ActivityReported": lambda d: f"{d['kind']} {d['document']['name']}",
-    "Notified": lambda d: _notified(d["report"]),
-    "InvoicePaid": lambda d: f"invoice {d['invoice_id']}",
+    "Cancelled": _cancelled,
+    "LockedToInvoice": _invoice,
+    "ActivityReported": _activity,
+    "Notified": lambda r, d: _notified(r, d["report"]),
+    "InvoicePaid": _invoice,
 }

@@ -79,8 +79,12 @@ class FirmMember:
     email: str
     #: The *Approvals* notification preference (F7).
     approvals_notifications: bool = False
-    #: Preferred language for emails (``"en"``, ``"fr"``); ``None``: the default.
+    #: Preferred language for emails and Inbox+ notes (``"en"``, ``"fr"``, a
+    #: catalog's language); ``None``: the composer's default.
     language: str | None = None
+    #: The member's IANA time zone (``"Europe/Paris"``), for the times their
+    #: emails show; ``None``: UTC.
+    time_zone: str | None = None
 
 
 @attrs.frozen
@@ -90,9 +94,11 @@ class ClientUser:
     user_id: str
     name: str
     email: str
+    #: Preferred language for emails (a catalog's language); ``None``: the default.
     language: str | None = None
     #: The person's IANA time zone (e.g. ``"Europe/London"``), if known: their
-    #: reminders fall due in their hours when the account's notified users agree.
+    #: reminders fall due in their hours when the account's notified users
+    #: agree, and their emails show times in it.
     time_zone: str | None = None
 
 

@@ -550,9 +550,9 @@ def test_address_and_composer_refusals_say_what_is_allowed() -> None:
         EmailComposer(sender="nobody", firm_name="F")
     with pytest.raises(
         ConfigurationError,
-        match=r"^default_language must be one of \('en', 'fr'\), got 'de'$",
+        match=r"^default_language must be one of \('de', 'en', 'fr'\), got 'es'$",
     ):
-        EmailComposer(sender="a@x.example", firm_name="F", default_language="de")
+        EmailComposer(sender="a@x.example", firm_name="F", default_language="es")
     with pytest.raises(ValueError, match=r"^unknown email kind 'fax'; known: "):
         COMPOSER.compose(
             "fax", Recipient("c1", "C", "c@x.example"), {}, key="k", at=START

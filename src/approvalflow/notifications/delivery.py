@@ -34,6 +34,7 @@ import attrs
 from eventsourcing.application import Repository
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from approvalflow import i18n
 from approvalflow._observe import delivery_done
 from approvalflow.domain.aggregate import ApprovalRequest
 from approvalflow.domain.errors import ConfigurationError
@@ -432,11 +433,22 @@ class Notifier:
         approved = type(event) is E.Approved
         if delivery.channel == "inbox":
             assert self.portal is not None  # inbox notes are planned only with one
-            verb = "approved" if approved else "rejected"
+            # In the firm member's language, as their decision email.
+            words = i18n.words(
+                self.composer.language_for(
+                    Recipient(delivery.recipient_id, "", "", delivery.language)
+                ),
+                locale_dirs=self.composer.locale_dirs,
+            )
+            note = (
+                i18n.N_("%(actor)s approved %(document)s")
+                if approved
+                else i18n.N_("%(actor)s rejected %(document)s")
+            )
             self.portal.notify_inbox(
                 delivery.recipient_id,
                 document.document_id,
-                f"{event.by.name} {verb} {document.name}",
+                words.gettext(note, actor=event.by.name, document=document.name),
             )
             return None
         context: dict[str, Any] = {
@@ -467,6 +479,7 @@ class Notifier:
                 reasons=list(rejection.reasons) if rejection else [],
                 comment=rejection.comment if rejection else event.comment,
             )
+            context["decided_at"] = event.timestamp
             # Optional on the Links port: hosts without it get no button.
             if isinstance(self.links, FirmDocumentLinks):
                 context["firm_link"] = self.links.firm_document(
@@ -481,6 +494,7 @@ class Notifier:
             delivery.recipient_name,
             delivery.address,
             delivery.language,
+            self._time_zone(delivery),
         )
         key = f"{event.originator_id.hex}:{event.originator_version}"
         message = self.composer.compose(
@@ -488,6 +502,21 @@ class Notifier:
         )
         self.mailer.send(message)
         return str(message["Message-ID"])
+
+    def _time_zone(self, delivery: PlannedDelivery) -> str | None:
+        """The recipient's time zone, read from the directory when sending.
+
+        Not kept with the planned delivery: a zone only changes how a time
+        is written, so the current one is the right one.
+        """
+        directory = self.app.directory
+        person: object = (
+            directory.firm_member(delivery.recipient_id)
+            if delivery.kind == "decision"
+            else directory.client_user(delivery.recipient_id)
+        )
+        zone = getattr(person, "time_zone", None)
+        return zone if isinstance(zone, str) else None
 
     def _report(
         self,

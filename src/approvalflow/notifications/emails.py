@@ -1,14 +1,19 @@
-"""Email messages from templates: plain text and HTML, in French and English.
+"""Email messages from templates: plain text and HTML, in every catalog's language.
 
-Templates live in ``templates/<language>/<kind>.txt`` (blocks ``subject``
-and ``body``) and ``<kind>.html`` (autoescaped). The language is chosen per
-recipient (their directory entry), else the composer's default.
+Templates live in ``templates/<kind>.txt`` (blocks ``subject`` and ``body``)
+and ``<kind>.html`` (autoescaped); their words are gettext messages
+(``{% trans %}``) read from the ``approvalflow`` catalogs (see
+:mod:`approvalflow.i18n`). The language is chosen per recipient (their
+directory entry), else the composer's default. A host's own template
+folders come first: a file there with the same relative name wins, and
+``<language>/<kind>.txt`` / ``.html`` wins over ``<kind>.txt`` / ``.html``
+for that language alone.
 
 Every HTML part extends one layout (``templates/_layout.html``): the firm's
 name or logo, a heading, the facts, the firm's message in a quoted block, a
 button that works in Outlook as well as in Gmail and Apple Mail, the link
 written out below it, and a footer saying why the person gets the email.
-Every text a reader sees is in the templates, one folder per language.
+Every text a reader sees is a message of the catalogs, none in Python.
 
 Every message gets a stable ``Message-ID`` derived from the event and the
 recipient, so a message sent again after a crash is recognisably the same.
@@ -20,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email import errors as email_errors
 from email import policy as email_policy
@@ -32,12 +37,14 @@ from email.headerregistry import (
 )
 from email.message import EmailMessage
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 import jinja2
 
+from approvalflow import i18n
 from approvalflow.domain.errors import ConfigurationError
 from approvalflow.ports import PermanentDeliveryError
 
@@ -51,8 +58,9 @@ __all__ = [
     "recipient_address",
 ]
 
-#: The languages templates exist in.
-LANGUAGES = ("en", "fr")
+#: The languages approvalflow ships catalogs for (a host may add more with
+#: ``EmailComposer(locale_dirs=...)``: see :attr:`EmailComposer.languages`).
+LANGUAGES = i18n.languages()
 #: The kinds of email: to clients (request, resend, reminder) and to the firm.
 KINDS = ("request", "resend", "reminder", "decision")
 
@@ -153,6 +161,19 @@ class Recipient:
     name: str
     email: str
     language: str | None = None
+    #: Their IANA time zone, for the times an email shows; ``None``: UTC.
+    time_zone: str | None = None
+
+
+def _zone(name: str | None) -> str:
+    """``name`` if it is an IANA zone, else UTC: a bad entry must not stop mail."""
+    if name:
+        try:
+            i18n.time_zone(name)
+        except ValueError:
+            return "UTC"
+        return name
+    return "UTC"
 
 
 class EmailComposer:
@@ -160,11 +181,18 @@ class EmailComposer:
 
     ``sender`` is the From address; ``firm_name`` is how the firm signs;
     ``default_language`` is used for recipients without a language (or with
-    one there are no templates for). ``reply_to``, when given, is where
+    one there is no catalog for). ``reply_to``, when given, is where
     replies go (``Reply-To``); without it they go to ``sender``.
     ``logo_url``, an absolute http(s) URL (https is best: some clients
     block others), puts the firm's logo at the top of the HTML part, with the
     firm's name as its text for clients that do not load images.
+
+    ``template_dirs`` are the host's template folders, searched before the
+    shipped ones: a file with the same relative name wins (``_base.html``
+    for every language, ``en/request.html`` for English requests alone).
+    ``locale_dirs`` are the host's catalog folders
+    (``<dir>/<language>/LC_MESSAGES/approvalflow.mo``), searched before the
+    shipped ones: they add languages, or reword messages.
     """
 
     def __init__(
@@ -175,10 +203,16 @@ class EmailComposer:
         default_language: str = "en",
         reply_to: str | None = None,
         logo_url: str | None = None,
+        template_dirs: Iterable[str | Path] = (),
+        locale_dirs: Iterable[str | Path] = (),
     ) -> None:
-        if default_language not in LANGUAGES:
+        self.locale_dirs = tuple(str(Path(d)) for d in locale_dirs)
+        #: The languages emails can be written in: every catalog found.
+        self.languages = i18n.languages(self.locale_dirs)
+        if default_language not in self.languages:
             msg = (
-                f"default_language must be one of {LANGUAGES}, got {default_language!r}"
+                f"default_language must be one of {self.languages}, "
+                f"got {default_language!r}"
             )
             raise ConfigurationError(msg)
         self.sender = _configured_address("sender", sender)
@@ -200,18 +234,35 @@ class EmailComposer:
         self.firm_name = header_safe(firm_name)
         self.default_language = default_language
         self.domain = self.sender.domain or "approvalflow.invalid"
-        loader = jinja2.PackageLoader("approvalflow.notifications", "templates")
-        # Plain-text parts must not be HTML-escaped; the HTML part is.
-        self._text = jinja2.Environment(
-            loader=loader,
-            autoescape=False,  # noqa: S701 - plain text, not HTML
-            keep_trailing_newline=True,
+        self._loader = jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader([str(Path(d)) for d in template_dirs]),
+                jinja2.PackageLoader("approvalflow.notifications", "templates"),
+            ]
         )
-        self._html = jinja2.Environment(loader=loader, autoescape=True)
+        self._environments: dict[tuple[str, bool], jinja2.Environment] = {}
+
+    def _environment(self, language: str, *, html: bool) -> jinja2.Environment:
+        """The templates with ``language``'s catalog (one set per language)."""
+        key = (language, html)
+        if key not in self._environments:
+            # Plain-text parts must not be HTML-escaped; the HTML part is.
+            environment = jinja2.Environment(
+                loader=self._loader,
+                autoescape=html,  # noqa: S701 - off only for the plain-text part
+                keep_trailing_newline=not html,
+                extensions=["jinja2.ext.i18n"],
+            )
+            catalog = i18n.translations(language, self.locale_dirs)
+            environment.install_gettext_translations(  # type: ignore[attr-defined]
+                catalog, newstyle=True
+            )
+            self._environments[key] = environment
+        return self._environments[key]
 
     def language_for(self, recipient: Recipient) -> str:
         """The language the recipient gets their emails in."""
-        if recipient.language in LANGUAGES:
+        if recipient.language in self.languages:
             return str(recipient.language)
         return self.default_language
 
@@ -234,6 +285,7 @@ class EmailComposer:
             msg = f"unknown email kind {kind!r}; known: {KINDS}"
             raise ValueError(msg)
         language = self.language_for(recipient)
+        words = i18n.words(language, _zone(recipient.time_zone), self.locale_dirs)
         # Names are shown on one line everywhere; only messages and comments
         # keep their line breaks.
         values = {
@@ -249,10 +301,21 @@ class EmailComposer:
             # Only links fit for a header are shown (see PreferenceLinks).
             "preferences_link": _web_url(context.get("preferences_link")),
         }
-        text = self._text.get_template(f"{language}/{kind}.txt")
+        # Numbers and times as the reader's locale writes them, in their zone.
+        for name in ("number", "count"):
+            if isinstance(context.get(name), int):
+                values[name] = words.number(context[name])
+        decided_at = context.get("decided_at")
+        if isinstance(decided_at, datetime):
+            values["decided_at"] = words.time(decided_at, "long")
+        text_env = self._environment(language, html=False)
+        text = text_env.select_template([f"{language}/{kind}.txt", f"{kind}.txt"])
         subject = "".join(text.blocks["subject"](text.new_context(values)))
         body = "".join(text.blocks["body"](text.new_context(values))).strip() + "\n"
-        html = self._html.get_template(f"{language}/{kind}.html").render(values)
+        html_env = self._environment(language, html=True)
+        html = html_env.select_template(
+            [f"{language}/{kind}.html", f"{kind}.html"]
+        ).render(values)
 
         message = EmailMessage(policy=_POLICY)
         message["Subject"] = header_safe(subject)

@@ -34,7 +34,7 @@ class AuditRow:
     actor_role: str | None
     #: The event's facts (message, reminder settings, reasons, ...), JSON-ready.
     details: Mapping[str, Any]
-    #: The same, in words.
+    #: The same, in words (English unless the export asked for a language).
     summary: str
 
     def as_record(self) -> dict[str, Any]:
@@ -52,8 +52,18 @@ class AuditRow:
         }
 
 
-def audit_trail(document_id: str, events: Iterable[Any]) -> tuple[AuditRow, ...]:
-    """The audit trail of a document, from its events in order."""
+def audit_trail(
+    document_id: str,
+    events: Iterable[Any],
+    *,
+    language: str | None = None,
+    time_zone: str | None = None,
+) -> tuple[AuditRow, ...]:
+    """The audit trail of a document, from its events in order.
+
+    Summaries are in English unless ``language`` is given; times in them as
+    recorded unless ``time_zone`` is (see :meth:`HistoryEntry.summary`).
+    """
     rows = []
     for event in events:
         entry = history_entry(event)
@@ -68,7 +78,7 @@ def audit_trail(document_id: str, events: Iterable[Any]) -> tuple[AuditRow, ...]
                 actor_name=actor.name if actor else None,
                 actor_role=actor.role.value if actor else None,
                 details=entry.details,
-                summary=entry.summary(),
+                summary=entry.summary(language, time_zone),
             )
         )
     return tuple(rows)
