@@ -57,8 +57,9 @@ def test_demo_tells_the_story_then_replays_it(tmp_path: Path) -> None:
         "[en] to Claire Dupont <claire@dupont.example>: Reminder 1 of 2: please review",
         "[fr] to Anna Martin <anna@martin-associes.example>: Claire Dupont a refusé",
         "== Portal: Dupont & Fils' Pending action list (top first)\n   Q3 bookkeeping",
+        # Anna reads French: her Inbox+ notes are in French, as her emails.
         "== Inbox+ of Anna Martin (Approvals notifications on)\n"
-        "   Claire Dupont rejected 2025 Tax return\n   Marc Dupont approved",
+        "   Claire Dupont a refusé 2025 Tax return\n   Marc Dupont a approuvé",
     ):
         assert expected in out, expected
     assert (tmp_path / "story.sqlite3").exists()
@@ -367,3 +368,30 @@ def test_history_shows_the_next_reminder_in_the_clients_zone(tmp_path: Path) -> 
         "history", "tax-return-2025", "--db", "story.sqlite3", cwd=tmp_path
     )
     assert "next reminder" not in decided.stdout
+
+
+def test_worker_once_and_history_speak_the_readers_language(tmp_path: Path) -> None:
+    approvalflow_cli("demo", "--db", "story.sqlite3", cwd=tmp_path)
+    # The demo's last request has a reminder long due by the real clock.
+    args = ("--directory", "approvalflow.demo:demo_directory", "--db", "story.sqlite3")
+    done = approvalflow_cli(*WORKER, *args, "--language", "fr", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "1 rappel(s) ; 2 événement(s) traité(s), 1 envoyé(s), 0 refusé(s)\n"
+    )
+    shown = approvalflow_cli(
+        "history",
+        "tax-return-2025",
+        "--db",
+        "story.sqlite3",
+        "--language",
+        "fr",
+        "--time-zone",
+        "Europe/Paris",
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "tax-return-2025: approuvé"
+    # Recorded at 09:00 UTC on 2 March 2026: 10:00 in Paris, written in French.
+    assert lines[2].startswith("   2  2 mars 2026, 10:00:00 UTC+01:00  Demandé par ")

@@ -49,7 +49,7 @@ def _metadata(dist: Path) -> tuple[dict[str, list[str]], str]:
     return headers, str(message.get_payload())
 
 
-def test_the_wheel_holds_the_code_the_templates_the_types_and_the_licence(
+def test_the_wheel_holds_the_code_the_templates_the_catalogs_the_types_and_the_licence(
     dist: Path,
 ) -> None:
     with _wheel(dist) as wheel:
@@ -62,6 +62,11 @@ def test_the_wheel_holds_the_code_the_templates_the_types_and_the_licence(
     ):
         assert needed in names, needed
     assert any(n.startswith("approvalflow/notifications/templates/") for n in names)
+    # The compiled catalogs: without them every email and report is English.
+    for language in ("en", "fr", "de"):
+        catalog = f"approvalflow/locale/{language}/LC_MESSAGES/approvalflow"
+        assert f"{catalog}.mo" in names, language
+        assert f"{catalog}.po" in names, language
     licences = [n for n in names if n.endswith("dist-info/licenses/LICENSE")]
     assert licences, sorted(n for n in names if "dist-info" in n)
     # Tests and development files stay out of what hosts install.
