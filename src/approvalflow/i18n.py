@@ -150,11 +150,6 @@ class Words:
         offset = babel_dates.get_timezone_gmt(local, "long", locale=locale)
         return f"{when} {offset}"
 
-    def day(self, moment: datetime, width: str = "long") -> str:
-        """The day of ``moment`` in the reader's zone, as their locale writes it."""
-        local = moment.astimezone(time_zone(self.zone))
-        return babel_dates.format_date(local.date(), width, locale=self.locale)
-
     def number(self, value: float) -> str:
         """``value`` with the reader's locale's digits grouping and decimal mark."""
         return babel_numbers.format_decimal(value, locale=self.locale)
