@@ -81,8 +81,10 @@ def test_missing_sender_and_portal_are_e005_each() -> None:
 
 
 def test_an_unknown_language_and_clock_are_e006_and_e007() -> None:
-    found = _errors(LANGUAGE="de", CLOCK="firm.clocks.Frozen")
+    found = _errors(LANGUAGE="xx", CLOCK="firm.clocks.Frozen")
     assert [code for code, _, _ in found] == ["approvalflow.E006", "approvalflow.E007"]
+    # Every language approvalflow ships a catalog for is taken.
+    assert _errors(LANGUAGE="de") == []
 
 
 def test_building_the_application_on_wrong_settings_says_everything_wrong() -> None:

@@ -28,6 +28,7 @@ from django.conf import settings as django_settings
 from django.utils.module_loading import import_string
 
 from approvalflow import ConfigurationError
+from approvalflow.notifications.emails import LANGUAGES
 
 __all__ = ["KNOWN_KEYS", "ApprovalflowSettings", "Problem", "load", "problems"]
 
@@ -42,7 +43,8 @@ KNOWN_KEYS = (
     "LANGUAGE",
     "CLOCK",
 )
-_LANGUAGES = ("en", "fr")
+# The languages approvalflow ships catalogs for (en, fr, de, ...).
+_LANGUAGES = LANGUAGES
 
 
 @attrs.frozen
