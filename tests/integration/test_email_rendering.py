@@ -45,6 +45,10 @@ COMPOSERS = {
         default_language="fr",
         logo_url=LOGO_URL,
     ),
+    # German, the third catalog, without a logo.
+    "de": EmailComposer(
+        sender="cabinet@martin.test", firm_name=FIRM, default_language="de"
+    ),
 }
 WORDS = {
     "en": {
@@ -63,6 +67,14 @@ WORDS = {
         "approved": "Document approuvé",
         "reason": "Vous recevez cet e-mail",
         "preferences": "Choisir les e-mails que vous recevez",
+    },
+    "de": {
+        "review": "Dokumente prüfen",
+        "view": "Dokument ansehen",
+        "reminder": "Erinnerung 2 von 3",
+        "rejected": "Dokument abgelehnt",
+        "approved": "Dokument freigegeben",
+        "reason": "Sie erhalten diese E-Mail",
     },
 }
 
@@ -109,11 +121,12 @@ class Case:
 CASES = [
     *(
         Case(kind, language)
-        for language in ("en", "fr")
+        for language in ("en", "fr", "de")
         for kind in ("request", "resend", "reminder", "decision")
     ),
     Case("decision", "en", firm_link=False),
     Case("decision", "fr", firm_link=False),
+    Case("decision", "de", firm_link=False),
 ]
 
 
