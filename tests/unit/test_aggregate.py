@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from approvalflow import (
     ReminderPolicy,
     approval_request_id,
 )
+from approvalflow.domain.values import NotificationReport
 from tests.helpers import START
 
 FIRM = Actor("f1", "Anna Martin", ActorRole.FIRM_MEMBER)
@@ -269,7 +271,6 @@ def clock_start() -> datetime:
 
 
 def test_who_was_told_is_recorded_once_per_event_version() -> None:
-    from approvalflow.domain.values import NotificationReport  # noqa: PLC0415
 
     aggregate = ApprovalRequest.open("d1", START)
     first = NotificationReport(about_version=2, about_event="Requested", deliveries=())
@@ -320,3 +321,101 @@ def test_a_cycle_stored_before_later_fields_existed_reads_with_their_defaults() 
         0,
         0,
     )
+
+
+def _approve(aggregate: ApprovalRequest) -> None:
+    aggregate.approve(by=CLIENT, comment=None, at=START)
+
+
+def _reject(aggregate: ApprovalRequest) -> None:
+    aggregate.reject(by=CLIENT, rejection=Rejection(("No",)), at=START)
+
+
+def _cancel(aggregate: ApprovalRequest) -> None:
+    aggregate.cancel(by=FIRM, note=None, at=START)
+
+
+def _remind_late(aggregate: ApprovalRequest) -> None:
+    aggregate.remind(at=START + 30 * DAY)
+
+
+_ACTIONS: dict[str, Callable[[ApprovalRequest], None]] = {
+    "approve": _approve,
+    "reject": _reject,
+    "cancel": _cancel,
+    "remind": _remind_late,
+}
+
+
+def _refusal(action: Callable[[], object]) -> str:
+    with pytest.raises(InvalidStateError) as caught:
+        action()
+    return str(caught.value)
+
+
+def test_every_refusal_of_the_aggregate_says_what_and_what_is_allowed() -> None:
+    only_pending = (
+        "only a pending request can be resent, approved, rejected, cancelled or "
+        "reminded"
+    )
+    fresh = ApprovalRequest.open("d1", START)
+    assert _refusal(lambda: fresh.resend(by=FIRM, message=None, reminders=None,
+                                         at=START)) == (
+        f"cannot resend document 'd1': it is never requested; {only_pending}"
+    )  # fmt: skip
+    pending = requested(ReminderPolicy(2, 1))
+    assert _refusal(lambda: pending.remind(at=START + DAY)) == (
+        "cannot remind document 'd1': it is not due for a reminder; the next "
+        f"reminder is due at {(START + 2 * DAY).isoformat()}"
+    )
+    pending.remind(at=START + 2 * DAY)
+    assert _refusal(lambda: pending.remind(at=START + 9 * DAY)) == (
+        "cannot remind document 'd1': it is not due for a reminder; no more "
+        "reminders are scheduled for this request"
+    )
+    for closing, state in (
+        ("approve", "approved"),
+        ("reject", "rejected"),
+        ("cancel", "cancelled"),
+    ):
+        closed = requested()
+        _ACTIONS[closing](closed)
+        for verb, act in _ACTIONS.items():
+            assert _refusal(functools.partial(act, closed)) == (
+                f"cannot {verb} document 'd1': it is {state}; {only_pending}"
+            )
+    locked = requested()
+    locked.lock_to_invoice(invoice_id="INV-1", by=FIRM, document=FACTS, at=START)
+    assert _refusal(lambda: locked.lock_to_invoice(
+        invoice_id="INV-2", by=FIRM, document=FACTS, at=START)) == (
+        "cannot lock to an invoice document 'd1': it is already locked to unpaid "
+        "invoice 'INV-1'; a document waits for one invoice at a time; report it "
+        "paid first"
+    )  # fmt: skip
+    assert _refusal(lambda: locked.mark_invoice_paid(
+        invoice_id="INV-2", by=FIRM, at=START)) == (
+        "cannot mark invoice 'INV-2' paid for document 'd1': it is locked to "
+        "invoice 'INV-1'; name the invoice the document is locked to"
+    )  # fmt: skip
+    assert _refusal(lambda: requested().mark_invoice_paid(
+        invoice_id="INV-1", by=FIRM, at=START)) == (
+        "cannot mark the invoice paid for document 'd1': it is not locked to an "
+        "unpaid invoice; only a document locked to an unpaid invoice can be "
+        "marked paid"
+    )  # fmt: skip
+    told = requested()
+    report = NotificationReport(about_version=2, about_event="Requested",
+                                deliveries=())  # fmt: skip
+    told.record_notified(report=report, at=START)
+    assert _refusal(lambda: told.record_notified(report=report, at=START)) == (
+        "cannot record the notifications of document 'd1': it is already "
+        "notified about version 2; each event's notifications are recorded once"
+    )
+
+
+def test_a_pending_documents_state_reads_pending_approval() -> None:
+    pending = requested()
+    assert pending.describe_state() == "pending approval"
+    with pytest.raises(AlreadyPendingError, match="already pending approval"):
+        pending.request(document=FACTS, by=FIRM, message=None, reminders=None,
+                        entry_point=None, at=START)  # fmt: skip
