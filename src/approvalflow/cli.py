@@ -71,7 +71,11 @@ _db_option = _option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="approvalflow")
 def main() -> None:
-    """Approvals of documents by clients: demo and audit tools."""
+    """approvalflow: the worker, health checks, audit tools and a demo.
+
+    Every option can also be set by APPROVALFLOW_<OPTION>, e.g.
+    APPROVALFLOW_DB for --db (see docs/operations.md).
+    """
 
 
 @contextmanager
