@@ -10,9 +10,9 @@ raises :class:`ChromiumUnavailableError` saying what to install.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
+
+from tests.debian import apt_install
 
 __all__ = ["ChromiumUnavailableError", "find", "find_or_install"]
 
@@ -34,25 +34,12 @@ def find() -> str | None:
 
 
 def _install() -> None:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        msg = (
-            "Chromium is missing and cannot be installed here (needs root and "
-            "apt-get); install Debian's package: sudo apt-get install chromium"
-        )
-        raise ChromiumUnavailableError(msg)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
-        subprocess.run(
-            ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-            check=True,
-            env=env,
-            capture_output=True,
-        )
-    except subprocess.CalledProcessError as exc:
-        detail = exc.stderr.decode(errors="replace")
-        msg = f"apt-get could not install chromium: {detail}"
-        raise ChromiumUnavailableError(msg) from exc
+    apt_install(
+        "chromium",
+        ChromiumUnavailableError,
+        "Chromium is missing and cannot be installed here (needs root and "
+        "apt-get); install Debian's package: sudo apt-get install chromium",
+    )
 
 
 def find_or_install() -> str:

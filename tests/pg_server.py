@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.debian import apt_install
+
 __all__ = ["PostgresServer", "find_binaries", "start"]
 
 USER = "approvalflow"
@@ -45,16 +47,10 @@ def find_binaries() -> Path | None:
 
 
 def _install() -> None:
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        msg = "PostgreSQL is missing and cannot be installed (needs root and apt-get)"
-        raise PostgresUnavailableError(msg)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
-        check=True,
-        env=env,
-        capture_output=True,
+    apt_install(
+        "postgresql",
+        PostgresUnavailableError,
+        "PostgreSQL is missing and cannot be installed (needs root and apt-get)",
     )
 
 
