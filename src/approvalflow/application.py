@@ -350,6 +350,7 @@ class Approvals:
         max_delay: timedelta = timedelta(minutes=10),
         max_lag: int = 100,
         deliveries: bool = True,
+        views: bool = True,
         language: str | None = None,
     ) -> HealthReport:
         """Whether anything needs someone: stuck or refused deliveries, lagging views.
@@ -358,8 +359,9 @@ class Approvals:
         recorded more than ``max_delay`` ago (by the Clock port); a read
         model lags when it is more than ``max_lag`` events behind the log.
         ``deliveries=False`` skips the delivery checks (a store whose host
-        sends nothing). The problems are in English unless ``language``
-        names a catalog's language. See :class:`HealthReport`.
+        sends nothing), ``views=False`` the read models'. The problems are
+        in English unless ``language`` names a catalog's language. See
+        :class:`HealthReport`.
         """
         if not isinstance(max_delay, timedelta) or not (
             timedelta(seconds=1) <= max_delay <= timedelta(days=7)
@@ -378,13 +380,13 @@ class Approvals:
             problems += delivery_problems(
                 backlog, oldest, now, max_delay, language=language
             )
-        views = tuple(self.views_status())
-        problems += view_problems(views, lag, language=language)
+        positions = tuple(self.views_status()) if views else ()
+        problems += view_problems(positions, lag, language=language)
         return HealthReport(
             checked_at=now,
             deliveries=backlog,
             oldest_undelivered_at=oldest,
-            views=views,
+            views=positions,
             problems=tuple(problems),
         )
 

@@ -512,9 +512,10 @@ _max_delay_option = _option(
 def _health(
     db: str | None,
     *,
-    max_delay: float,
-    max_lag: int,
+    max_delay: float = 600,
+    max_lag: int = 100,
     deliveries: bool = True,
+    views: bool = True,
     language: str | None = None,
 ) -> HealthReport:
     with _store(db, read_only=True, refresh_views_on_read=False) as app:
@@ -522,6 +523,7 @@ def _health(
             max_delay=timedelta(seconds=max_delay),
             max_lag=max_lag,
             deliveries=deliveries,
+            views=views,
             language=language,
         )
 
@@ -547,9 +549,7 @@ def projections_status(
     Exits 1 when a read model is more than --max-lag events behind.
     """
     w = i18n.words(language)
-    report = _health(
-        db, max_delay=600, max_lag=max_lag, deliveries=False, language=language
-    )
+    report = _health(db, max_lag=max_lag, deliveries=False, language=language)
     if as_json:
         record = report.as_record()
         click.echo(json.dumps({k: record[k] for k in ("ok", "problems", "views")}))
@@ -773,7 +773,7 @@ def deliveries_status(
     """
     w = i18n.words(language, time_zone)
     # Only the delivery checks: a lagging read model is projections status's.
-    report = _health(db, max_delay=max_delay, max_lag=2**62, language=language)
+    report = _health(db, max_delay=max_delay, views=False, language=language)
     backlog = report.deliveries
     assert backlog is not None
     if as_json:
