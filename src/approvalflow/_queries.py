@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError
@@ -39,7 +38,7 @@ from approvalflow.domain.errors import (
     InvalidStateError,
     StoreError,
 )
-from approvalflow.domain.reminders import schedule_zone
+from approvalflow.domain.reminders import in_zone, schedule_zone
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
 from approvalflow.history import HistoryEntry, history_entry
@@ -108,13 +107,7 @@ class DocumentStatus:
     @property
     def next_reminder_local(self) -> datetime | None:
         """The next reminder in the client's hours (its schedule's zone)."""
-        return _local(self.next_reminder_at, self.reminder_time_zone)
-
-
-def _local(moment: datetime | None, zone: str | None) -> datetime | None:
-    if moment is None or zone is None:
-        return None
-    return moment.astimezone(ZoneInfo(zone))
+        return in_zone(self.next_reminder_at, self.reminder_time_zone)
 
 
 @attrs.frozen
@@ -153,7 +146,7 @@ class ClientView:
     @property
     def next_reminder_local(self) -> datetime | None:
         """The next reminder in the client's hours (its schedule's zone)."""
-        return _local(self.next_reminder_at, self.reminder_time_zone)
+        return in_zone(self.next_reminder_at, self.reminder_time_zone)
 
 
 class Queries:

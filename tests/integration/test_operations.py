@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -248,10 +249,10 @@ def start_worker(tmp_path: Path, host_dir: Path, db: Path) -> subprocess.Popen[s
     )
 
 
-def wait_for(condition: object, timeout: float = 30) -> None:
+def wait_for(condition: Callable[[], object], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.1)
     raise AssertionError("timed out")

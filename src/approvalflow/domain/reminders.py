@@ -17,12 +17,14 @@ the skip; a time that exists twice (clocks going back) means the first.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from approvalflow.domain.values import ELAPSED, ReminderPolicy, ReminderSchedule
 
 __all__ = [
     "add_business_days",
     "due_in_schedule",
+    "in_zone",
     "local_moment",
     "next_reminder_at",
     "schedule_zone",
@@ -67,6 +69,13 @@ def schedule_zone(policy: ReminderPolicy | None) -> str | None:
     if policy is None:
         return None
     return "UTC" if policy.schedule is None else policy.schedule.time_zone
+
+
+def in_zone(moment: datetime | None, zone: str | None) -> datetime | None:
+    """``moment`` in the IANA ``zone`` (``None`` if either is ``None``)."""
+    if moment is None or zone is None:
+        return None
+    return moment.astimezone(ZoneInfo(zone))
 
 
 def due_in_schedule(

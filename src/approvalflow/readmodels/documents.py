@@ -20,13 +20,12 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from approvalflow.domain.aggregate import ApprovalRequest, approval_request_id
 from approvalflow.domain.errors import InvalidInputError
-from approvalflow.domain.reminders import next_reminder_at, schedule_zone
+from approvalflow.domain.reminders import in_zone, next_reminder_at, schedule_zone
 from approvalflow.domain.values import ApprovalState, ReminderPolicy
 from approvalflow.persistence import converter
 from approvalflow.readmodels.base import ReadModel, Tx
@@ -92,10 +91,7 @@ class DocumentRow:
     @property
     def next_reminder_local(self) -> datetime | None:
         """The next reminder in the time zone of its schedule (the client's hours)."""
-        zone = schedule_zone(self.reminders)
-        if self.next_reminder_at is None or zone is None:
-            return None
-        return self.next_reminder_at.astimezone(ZoneInfo(zone))
+        return in_zone(self.next_reminder_at, schedule_zone(self.reminders))
 
     @property
     def awaits_or_has_decision(self) -> bool:
