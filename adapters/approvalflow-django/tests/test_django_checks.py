@@ -96,3 +96,19 @@ def test_building_the_application_on_wrong_settings_says_everything_wrong() -> N
         build_approvals()
     assert "[approvalflow.E003]" in str(refused.value)
     assert "[approvalflow.E005]" in str(refused.value)
+
+
+def test_a_portal_port_that_cannot_be_imported_is_e008() -> None:
+    [(code, message, hint)] = _errors(PORTAL="firm.nowhere.Portal")
+    assert code == "approvalflow.E008"
+    assert "'firm.nowhere.Portal'" in message
+    assert "package.module.Name" in hint
+
+
+def test_a_firm_url_must_be_a_web_address() -> None:
+    [(code, message, _)] = _errors(FIRM_URL="app.firm.example")
+    assert code == "approvalflow.E005"
+    assert "FIRM_URL" in message
+    [(code, _, _)] = _errors(FIRM_URL=3)
+    assert code == "approvalflow.E005"
+    assert _errors(FIRM_URL="https://app.firm.example") == []

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from approvalflow_django import build_approvals
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 
@@ -128,3 +129,28 @@ def test_read_models_are_written_in_the_commands_own_transaction() -> None:
             ApprovalState.APPROVED
         ]
         assert [v.behind for v in app.views_status()] == [0] * len(app.views_status())
+
+
+@pytest.mark.usefixtures("sqlite_default")
+def test_the_portal_and_firm_url_settings_are_wired_into_the_application() -> None:
+    call_command("migrate", database="default", verbosity=0)
+    from django.test import override_settings  # noqa: PLC0415 - only here
+
+    from approvalflow.testing import RecordingPortal  # noqa: PLC0415
+
+    config = {
+        **settings.APPROVALFLOW,
+        "PORTAL": "approvalflow.testing.RecordingPortal",
+        "FIRM_URL": "https://app.martin.example",
+    }
+    with override_settings(APPROVALFLOW=config), build_approvals() as app:
+        assert isinstance(app.portal, RecordingPortal)
+        links = app.links
+        assert links is not None
+        assert links.firm_document("dupont", "d-1") == (  # type: ignore[attr-defined]
+            "https://app.martin.example/accounts/dupont/documents/d-1"
+        )
+    with build_approvals() as app:  # the example host sets neither
+        assert app.portal is None
+        assert app.links is not None
+        assert app.links.firm_document("dupont", "d-1") is None  # type: ignore[attr-defined]

@@ -9,8 +9,10 @@ One dict in the host's settings::
         "FROM_EMAIL": "approvals@firm.example",
         "FIRM_NAME": "Martin & Co",
         "PORTAL_URL": "https://portal.firm.example",
+        "FIRM_URL": None,  # the firm's own pages: a "View document" button in emails
         "LANGUAGE": "en",  # for recipients without a language of their own
         "CLOCK": None,  # a dotted path to a Clock (class or object); default: UTC now
+        "PORTAL": None,  # a dotted path to a PortalNotifications (tasks, Inbox+)
     }
 
 :func:`problems` lists everything wrong at once; the system checks
@@ -40,8 +42,10 @@ KNOWN_KEYS = (
     "FROM_EMAIL",
     "FIRM_NAME",
     "PORTAL_URL",
+    "FIRM_URL",
     "LANGUAGE",
     "CLOCK",
+    "PORTAL",
 )
 # The languages approvalflow ships catalogs for (en, fr, de, ...).
 _LANGUAGES = LANGUAGES
@@ -68,6 +72,8 @@ class ApprovalflowSettings:
     portal_url: str
     language: str
     clock: str | None
+    firm_url: str | None = None
+    portal: str | None = None
 
 
 def _raw() -> Any:
@@ -145,15 +151,18 @@ def problems() -> list[Problem]:
                     f"Set it to a non-empty string, e.g. {example}.",
                 )
             )
-    portal = raw.get("PORTAL_URL")
-    if isinstance(portal, str) and not portal.startswith(("https://", "http://")):
-        found.append(
-            Problem(
-                "approvalflow.E005",
-                f"APPROVALFLOW['PORTAL_URL'] is {portal!r}, not a web address.",
-                "Give the portal's base URL, starting with https://.",
+    for key, what in (("PORTAL_URL", "portal's"), ("FIRM_URL", "firm's pages'")):
+        url = raw.get(key)
+        if (key == "FIRM_URL" and url is not None and not isinstance(url, str)) or (
+            isinstance(url, str) and not url.startswith(("https://", "http://"))
+        ):
+            found.append(
+                Problem(
+                    "approvalflow.E005",
+                    f"APPROVALFLOW[{key!r}] is {url!r}, not a web address.",
+                    f"Give the {what} base URL, starting with https://.",
+                )
             )
-        )
     if raw.get("LANGUAGE", "en") not in _LANGUAGES:
         found.append(
             Problem(
@@ -165,6 +174,9 @@ def problems() -> list[Problem]:
     clock = raw.get("CLOCK")
     if clock is not None:
         found += _import_problem("CLOCK", clock, "approvalflow.E007")
+    portal_port = raw.get("PORTAL")
+    if portal_port is not None:
+        found += _import_problem("PORTAL", portal_port, "approvalflow.E008")
     return found
 
 
@@ -232,6 +244,8 @@ def load() -> ApprovalflowSettings:
         portal_url=raw["PORTAL_URL"],
         language=raw.get("LANGUAGE", "en"),
         clock=raw.get("CLOCK"),
+        firm_url=raw.get("FIRM_URL"),
+        portal=raw.get("PORTAL"),
     )
 
 

@@ -41,7 +41,7 @@ def build_approvals(**ports: Any) -> Approvals:
             else ModelDirectory(settings.models or {})
         ),
         "mailer": DjangoMailer(),
-        "links": PortalLinks(settings.portal_url),
+        "links": PortalLinks(settings.portal_url, firm_url=settings.firm_url),
         "composer": EmailComposer(
             sender=settings.from_email,
             firm_name=settings.firm_name,
@@ -50,6 +50,8 @@ def build_approvals(**ports: Any) -> Approvals:
     }
     if settings.clock is not None:
         wired["clock"] = conf.load_object(settings.clock)
+    if settings.portal is not None:
+        wired["portal"] = conf.load_object(settings.portal)
     wired.update(ports)
     return approvalflow.connect(
         settings={
