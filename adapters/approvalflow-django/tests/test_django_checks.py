@@ -112,3 +112,9 @@ def test_a_firm_url_must_be_a_web_address() -> None:
     [(code, _, _)] = _errors(FIRM_URL=3)
     assert code == "approvalflow.E005"
     assert _errors(FIRM_URL="https://app.firm.example") == []
+
+
+def test_a_reminder_schedule_that_cannot_be_imported_is_e009() -> None:
+    [(code, message, _)] = _errors(REMINDER_SCHEDULE="firm.nowhere.SCHEDULE")
+    assert code == "approvalflow.E009"
+    assert "REMINDER_SCHEDULE" in message

@@ -12,7 +12,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 import approvalflow
-from approvalflow import Approvals, ApprovalState, ConfigurationError
+from approvalflow import (
+    Approvals,
+    ApprovalState,
+    ConfigurationError,
+    ReminderPolicy,
+    ReminderSchedule,
+)
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 from approvalflow.testing.contracts import SEED, StorageContract
 
@@ -154,3 +160,30 @@ def test_the_portal_and_firm_url_settings_are_wired_into_the_application() -> No
         assert app.portal is None
         assert app.links is not None
         assert app.links.firm_document("dupont", "d-1") is None  # type: ignore[attr-defined]
+
+
+PARIS = ReminderSchedule(time_zone="Europe/Paris", holidays="FR")
+
+
+@pytest.mark.usefixtures("sqlite_default")
+def test_the_reminder_schedule_setting_is_the_firms_schedule() -> None:
+    from django.test import override_settings  # noqa: PLC0415 - only here
+
+    call_command("migrate", database="default", verbosity=0)
+    here = "test_django_storage"
+    config = {**settings.APPROVALFLOW, "REMINDER_SCHEDULE": f"{here}.PARIS"}
+    clock = ControllableClock(_START)
+    with (
+        override_settings(APPROVALFLOW=config),
+        build_approvals(directory=_directory(), clock=clock) as app,
+    ):
+        app.request_approval(
+            "tax-2025", by="anna", reminders=ReminderPolicy(days_before_next=1, count=1)
+        )
+        assert app.status("tax-2025").reminder_time_zone == "Europe/Paris"
+    wrong = {**settings.APPROVALFLOW, "REMINDER_SCHEDULE": f"{here}._START"}
+    with (
+        override_settings(APPROVALFLOW=wrong),
+        pytest.raises(ConfigurationError, match="a datetime: give the dotted path"),
+    ):
+        build_approvals()

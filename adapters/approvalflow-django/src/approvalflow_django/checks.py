@@ -3,8 +3,9 @@
 Each problem :func:`approvalflow_django.conf.problems` finds becomes an
 error with its id (``approvalflow.E001``: the setting is missing, ``E002``:
 unknown keys, ``E003``: the database alias, ``E004``: the directory,
-``E005``: sender, firm name, portal or firm URL, ``E006``: the language, ``E007``:
-the clock, ``E008``: the portal port) and a hint saying what is allowed.
+``E005``: sender, firm name, portal or firm URL, ``E006``: the language,
+``E007``: the clock, ``E008``: the portal port, ``E009``: the reminder
+schedule) and a hint saying what is allowed.
 """
 
 from __future__ import annotations

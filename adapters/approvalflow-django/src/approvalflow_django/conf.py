@@ -13,6 +13,7 @@ One dict in the host's settings::
         "LANGUAGE": "en",  # for recipients without a language of their own
         "CLOCK": None,  # a dotted path to a Clock (class or object); default: UTC now
         "PORTAL": None,  # a dotted path to a PortalNotifications (tasks, Inbox+)
+        "REMINDER_SCHEDULE": None,  # a dotted path to the firm's ReminderSchedule
     }
 
 :func:`problems` lists everything wrong at once; the system checks
@@ -46,6 +47,7 @@ KNOWN_KEYS = (
     "LANGUAGE",
     "CLOCK",
     "PORTAL",
+    "REMINDER_SCHEDULE",
 )
 # The languages approvalflow ships catalogs for (en, fr, de, ...).
 _LANGUAGES = LANGUAGES
@@ -74,6 +76,7 @@ class ApprovalflowSettings:
     clock: str | None
     firm_url: str | None = None
     portal: str | None = None
+    reminder_schedule: str | None = None
 
 
 def _raw() -> Any:
@@ -151,6 +154,27 @@ def problems() -> list[Problem]:
                     f"Set it to a non-empty string, e.g. {example}.",
                 )
             )
+    found += _url_problems(raw)
+    if raw.get("LANGUAGE", "en") not in _LANGUAGES:
+        found.append(
+            Problem(
+                "approvalflow.E006",
+                f"APPROVALFLOW['LANGUAGE'] is {raw.get('LANGUAGE')!r}.",
+                "Use one of: " + ", ".join(_LANGUAGES) + ".",
+            )
+        )
+    for key, code in (
+        ("CLOCK", "approvalflow.E007"),
+        ("PORTAL", "approvalflow.E008"),
+        ("REMINDER_SCHEDULE", "approvalflow.E009"),
+    ):
+        if raw.get(key) is not None:
+            found += _import_problem(key, raw[key], code)
+    return found
+
+
+def _url_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    found = []
     for key, what in (("PORTAL_URL", "portal's"), ("FIRM_URL", "firm's pages'")):
         url = raw.get(key)
         if (key == "FIRM_URL" and url is not None and not isinstance(url, str)) or (
@@ -163,20 +187,6 @@ def problems() -> list[Problem]:
                     f"Give the {what} base URL, starting with https://.",
                 )
             )
-    if raw.get("LANGUAGE", "en") not in _LANGUAGES:
-        found.append(
-            Problem(
-                "approvalflow.E006",
-                f"APPROVALFLOW['LANGUAGE'] is {raw.get('LANGUAGE')!r}.",
-                "Use one of: " + ", ".join(_LANGUAGES) + ".",
-            )
-        )
-    clock = raw.get("CLOCK")
-    if clock is not None:
-        found += _import_problem("CLOCK", clock, "approvalflow.E007")
-    portal_port = raw.get("PORTAL")
-    if portal_port is not None:
-        found += _import_problem("PORTAL", portal_port, "approvalflow.E008")
     return found
 
 
@@ -246,6 +256,7 @@ def load() -> ApprovalflowSettings:
         clock=raw.get("CLOCK"),
         firm_url=raw.get("FIRM_URL"),
         portal=raw.get("PORTAL"),
+        reminder_schedule=raw.get("REMINDER_SCHEDULE"),
     )
 
 

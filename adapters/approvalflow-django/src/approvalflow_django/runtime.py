@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 import approvalflow
-from approvalflow import Approvals
+from approvalflow import Approvals, ConfigurationError, ReminderSchedule
 from approvalflow.links import PortalLinks
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow_django import conf
@@ -52,6 +52,18 @@ def build_approvals(**ports: Any) -> Approvals:
         wired["clock"] = conf.load_object(settings.clock)
     if settings.portal is not None:
         wired["portal"] = conf.load_object(settings.portal)
+    if settings.reminder_schedule is not None:
+        schedule = conf.load_object(settings.reminder_schedule)
+        if not isinstance(schedule, ReminderSchedule):
+            msg = (
+                f"APPROVALFLOW['REMINDER_SCHEDULE'] is {settings.reminder_schedule!r}, "
+                f"a {type(schedule).__name__}: give the dotted path of an "
+                "approvalflow.ReminderSchedule, e.g. "
+                "'myhost.approvals.SCHEDULE' for SCHEDULE = "
+                "ReminderSchedule(time_zone='Europe/Paris', holidays='FR')"
+            )
+            raise ConfigurationError(msg)
+        wired["reminder_schedule"] = schedule
     wired.update(ports)
     return approvalflow.connect(
         settings={
