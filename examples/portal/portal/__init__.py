@@ -1,0 +1,1 @@
+"""The example portal: the firm's and its clients' pages on approvalflow."""
