@@ -119,10 +119,12 @@ def mail_html(request: HttpRequest, name: str) -> HttpResponse:
     if not isinstance(html, EmailMessage):
         raise Http404
     content = str(html.get_content())
-    # Its links open in the whole window, as a mail program opens a browser.
+    # Its links open in the whole window here, where a mail program would
+    # open a browser (the emails ask for a new window: target="_blank").
     content = re.sub(
         r"<head([^>]*)>", r'<head\1><base target="_top">', content, count=1
     )
+    content = content.replace('target="_blank"', 'target="_top"')
     response = HttpResponse(content)
     # An email is shown, never run: no scripts, no forms, no plug-ins.
     response["Content-Security-Policy"] = (

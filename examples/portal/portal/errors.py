@@ -2,7 +2,7 @@
 
 approvalflow's own messages are for developers and logs (English, with the
 field's technical name); a form shows these instead. The bounds are the
-library's: ``tests/portal`` checks each against approvalflow on both sides.
+library's, copied here to say them in words (approvalflow still checks).
 """
 
 from __future__ import annotations

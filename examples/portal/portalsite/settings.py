@@ -3,7 +3,8 @@
 Everything lives under ``PORTAL_DATA_DIR`` (``examples/portal/data`` by
 default): the SQLite database, the mail sink and uploaded files.
 ``PORTAL_DATABASE_URL`` puts the database on PostgreSQL instead
-(``postgresql://user:password@host:port/name``). ``PORTAL_URL`` is the
+(``postgresql://user:password@host:port/name``, with ``?schema=name``
+for a schema other than ``public``). ``PORTAL_URL`` is the
 address people open, used in the emails' links.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("PORTAL_DATA_DIR", str(BASE_DIR / "data")))
@@ -91,7 +92,7 @@ def _database(url: str | None) -> dict[str, Any]:
     if parts.scheme not in ("postgresql", "postgres"):
         msg = f"PORTAL_DATABASE_URL must start with postgresql://, got {url!r}"
         raise ValueError(msg)
-    return {
+    config: dict[str, Any] = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parts.path.lstrip("/")),
         "USER": unquote(parts.username or ""),
@@ -99,6 +100,14 @@ def _database(url: str | None) -> dict[str, Any]:
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
     }
+    # ?schema=name puts every table in that schema (it must exist).
+    schema = parse_qs(parts.query).get("schema", [""])[0]
+    if schema:
+        if not schema.isidentifier():
+            msg = f"PORTAL_DATABASE_URL's schema must be a plain name, got {schema!r}"
+            raise ValueError(msg)
+        config["OPTIONS"] = {"options": f"-c search_path={schema}"}
+    return config
 
 
 DATABASES = {"default": _database(os.environ.get("PORTAL_DATABASE_URL"))}
