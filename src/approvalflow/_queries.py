@@ -69,7 +69,7 @@ MAX_PAGE = 500
 
 
 class ReasonsNotOfferedError(InvalidStateError):
-    """Rejection reasons are not offered for an approved document (F9)."""
+    """Rejection reasons are not offered for an approved document."""
 
     def __init__(self, document_id: str) -> None:
         super().__init__(
@@ -82,7 +82,7 @@ class ReasonsNotOfferedError(InvalidStateError):
 
 @attrs.frozen
 class AccountPending:
-    """A client account with documents pending approval (F17)."""
+    """A client account with documents pending approval."""
 
     account_id: str
     pending: int
@@ -90,7 +90,7 @@ class AccountPending:
 
 @attrs.frozen
 class DocumentStatus:
-    """Where a document's approval stands (F13)."""
+    """Where a document's approval stands."""
 
     document_id: str
     state: ApprovalState
@@ -126,7 +126,7 @@ class ViewPosition:
 
 @attrs.frozen
 class ClientView:
-    """A request exactly as the client sees it, for staff to look at (F12)."""
+    """A request exactly as the client sees it, for staff to look at."""
 
     document: DocumentFacts
     state: ApprovalState

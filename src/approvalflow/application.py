@@ -222,7 +222,7 @@ class Approvals:
         reminders: ReminderPolicy | dict[str, int] | None = None,
         entry_point: EntryPoint | str | None = None,
     ) -> Cycle:
-        """Ask the document's client account to approve it (F1-F3, F11).
+        """Ask the document's client account to approve it.
 
         ``by`` must be a firm member; the document must be known to the
         directory, client-visible and not already pending. ``account_id``,
@@ -258,7 +258,7 @@ class Approvals:
         message: str | None = None,
         reminders: ReminderPolicy | dict[str, int] | Keep | None = KEEP,
     ) -> None:
-        """Resend the pending request (F5): one more email, task to the top.
+        """Resend the pending request: one more email, task to the top.
 
         ``message`` is an optional new message. ``reminders`` sets a new
         policy (``None`` turns reminders off); by default the current one is
@@ -267,15 +267,15 @@ class Approvals:
         self._commands.resend(document_id, by=by, message=message, reminders=reminders)
 
     def cancel(self, document_id: str, *, by: str, note: str | None = None) -> None:
-        """Cancel the pending request (F10); reminders stop, the task goes."""
+        """Cancel the pending request; reminders stop, the task goes."""
         self._commands.cancel(document_id, by=by, note=note)
 
     def lock_to_invoice(self, document_id: str, *, invoice_id: str, by: str) -> None:
-        """Record that the host locked the document to an unpaid invoice (F13)."""
+        """Record that the host locked the document to an unpaid invoice."""
         self._commands.lock_to_invoice(document_id, invoice_id=invoice_id, by=by)
 
     def mark_invoice_paid(self, document_id: str, *, invoice_id: str, by: str) -> None:
-        """Record that the document's invoice was paid (F13).
+        """Record that the document's invoice was paid.
 
         ``by`` is a firm member, or a client user linked to the document's
         account (clients pay their own invoices).
@@ -285,7 +285,7 @@ class Approvals:
     def record_activity(
         self, document_id: str, *, kind: ActivityKind | str, by: str
     ) -> None:
-        """Record activity the host saw on a document (F14): uploaded, sent, ...
+        """Record activity the host saw on a document: uploaded, sent, ...
 
         It puts the document at the top of the recent list. ``by`` is a firm
         member, or a client user linked to the document's account (clients
@@ -294,7 +294,7 @@ class Approvals:
         self._commands.record_activity(document_id, kind=kind, by=by)
 
     def approve(self, document_id: str, *, by: str, comment: str | None = None) -> None:
-        """Approve the pending request (F8); ``by`` is a linked client user."""
+        """Approve the pending request; ``by`` is a linked client user."""
         self._commands.approve(document_id, by=by, comment=comment)
 
     def reject(
@@ -305,11 +305,11 @@ class Approvals:
         reasons: Sequence[str],
         comment: str | None = None,
     ) -> None:
-        """Reject the pending request (F9): one or more reasons, optional comment."""
+        """Reject the pending request: one or more reasons, optional comment."""
         self._commands.reject(document_id, by=by, reasons=reasons, comment=comment)
 
     def remind(self, document_id: str) -> bool:
-        """Record the automatic reminder if one is due now (F6).
+        """Record the automatic reminder if one is due now.
 
         Returns ``True`` if this call recorded it, ``False`` if none was due
         (not pending, reminders off or used up, not yet due, or another
@@ -318,7 +318,7 @@ class Approvals:
         return self._commands.remind(document_id)
 
     def send_due_reminders(self, limit: int = 500) -> list[str]:
-        """Record every automatic reminder due now (F6); return the documents.
+        """Record every automatic reminder due now; return the documents.
 
         Due documents come from the due-reminders index, so a pass costs time
         in proportion to the reminders due, not to the requests pending. Each
@@ -497,15 +497,15 @@ class Approvals:
         return self._queries.get_request(document_id)
 
     def status(self, document_id: str) -> DocumentStatus:
-        """The document's current approval status (F13)."""
+        """The document's current approval status."""
         return self._queries.status(document_id)
 
     def cycles(self, document_id: str) -> tuple[Cycle, ...]:
-        """Every request cycle of the document, oldest first (F11)."""
+        """Every request cycle of the document, oldest first."""
         return self._queries.cycles(document_id)
 
     def history(self, document_id: str) -> tuple[HistoryEntry, ...]:
-        """Every recorded event of the document, in order (F18).
+        """Every recorded event of the document, in order.
 
         Read from the event store alone: it needs no directory.
         """
@@ -519,7 +519,7 @@ class Approvals:
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
-        """Documents with activity in the last 30 days, newest first (F14, F15).
+        """Documents with activity in the last 30 days, newest first.
 
         ``filters`` are :class:`~approvalflow.readmodels.StatusFilter` values
         (several at once: any of them); ``account_id`` limits the list to one
@@ -538,7 +538,7 @@ class Approvals:
         limit: int = 50,
         after: str | None = None,
     ) -> Page:
-        """A client's Approvals tab: its requested documents (F16).
+        """A client's Approvals tab: its requested documents.
 
         Latest request first; each row has the document's name and file type,
         request date, uploader, description, status and rejected date.
@@ -548,11 +548,11 @@ class Approvals:
         )
 
     def accounts_pending(self) -> list[AccountPending]:
-        """Client accounts with documents pending approval, and how many (F17)."""
+        """Client accounts with documents pending approval, and how many."""
         return self._queries.accounts_pending()
 
     def rejection_reasons(self, document_id: str) -> tuple[RejectionRow, ...]:
-        """Every rejection of a document across its cycles ("show more info", F9).
+        """Every rejection of a document across its cycles ("show more info").
 
         Refused with :class:`ReasonsNotOfferedError` for an approved document.
         """
@@ -565,7 +565,7 @@ class Approvals:
         language: str | None = None,
         time_zone: str | None = None,
     ) -> tuple[AuditRow, ...]:
-        """Every event of the document in order: when, who, what (F18).
+        """Every event of the document in order: when, who, what.
 
         Each row's ``summary`` is in English unless ``language`` names a
         catalog's language; times in it are as recorded (UTC) unless
@@ -643,7 +643,7 @@ class Approvals:
         )
 
     def client_view(self, document_id: str) -> ClientView:
-        """The latest request as the client sees it, read-only (F12)."""
+        """The latest request as the client sees it, read-only."""
         return self._queries.client_view(document_id)
 
     def document_as_of(self, document_id: str, at: datetime) -> DocumentRow | None:

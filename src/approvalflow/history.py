@@ -1,4 +1,4 @@
-"""A document's history in plain terms: when, who, what (F18).
+"""A document's history in plain terms: when, who, what.
 
 A :class:`HistoryEntry` is built from one stored event alone, so the history
 replays from the event store without the host's directory. Its words come

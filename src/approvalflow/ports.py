@@ -77,7 +77,7 @@ class FirmMember:
     user_id: str
     name: str
     email: str
-    #: The *Approvals* notification preference (F7).
+    #: The *Approvals* notification preference.
     approvals_notifications: bool = False
     #: Preferred language for emails and Inbox+ notes (``"en"``, ``"fr"``, a
     #: catalog's language); ``None``: the composer's default.
@@ -123,7 +123,7 @@ class Document:
     """A document as the host knows it now, and whether the client can see it."""
 
     facts: DocumentFacts
-    #: True when the document sits in a folder the client can see (F1).
+    #: True when the document sits in a folder the client can see.
     client_visible: bool
 
 
@@ -161,7 +161,7 @@ class Directory(Protocol):
         ...
 
     def approvals_subscribers(self) -> Sequence[FirmMember]:
-        """Return the firm members whose *Approvals* preference is on (F7)."""
+        """Return the firm members whose *Approvals* preference is on."""
         ...
 
 

@@ -184,7 +184,7 @@ def upload(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @_refusals
 def recent(request: HttpRequest) -> HttpResponse:
-    """The recent list (F14), with ``?filter=`` (repeatable) and ``?account=``."""
+    """The recent list, with ``?filter=`` (repeatable) and ``?account=``."""
     page = get_approvals().recent(
         filters=request.GET.getlist("filter") or None,
         account_id=request.GET.get("account") or None,
@@ -195,7 +195,7 @@ def recent(request: HttpRequest) -> HttpResponse:
 @require_GET
 @_refusals
 def approvals_tab(request: HttpRequest, code: str) -> HttpResponse:
-    """A client account's Approvals tab (F16)."""
+    """A client account's Approvals tab."""
     account = get_object_or_404(ClientAccount, code=code)
     page = get_approvals().approvals_tab(account.code)
     return HttpResponse(

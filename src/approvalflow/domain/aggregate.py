@@ -1,10 +1,10 @@
 """The ``ApprovalRequest`` aggregate: one per document, through many cycles.
 
-A *cycle* runs from a request (F1) to its close: approved (F8), rejected
-(F9) or cancelled (F10); then the firm may request again (F11). Resends (F5)
-and automatic reminders (F6) happen while a cycle is pending. The host's
-invoice lock and payment (F13) are recorded here too, because they decide the
-document's *pending payment* status.
+A *cycle* runs from a request to its close: approved, rejected or
+cancelled; then the firm may request again. Resends and automatic reminders
+happen while a cycle is pending. The host's invoice lock and payment are
+recorded here too, because they decide the document's *pending payment*
+status.
 
 Event bodies only assign: they re-run on every replay, so they read no clock,
 make no id and do no I/O. Every time comes in as the event's ``timestamp``,
@@ -125,7 +125,7 @@ class ApprovalRequest(Aggregate):
         document_id: str
 
     class Requested(Aggregate.Event):
-        """A firm member asked the client to approve the document (F1-F3)."""
+        """A firm member asked the client to approve the document."""
 
         TOPIC = "approvalflow:ApprovalRequest.Requested"
         cycle: int
@@ -155,7 +155,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class Resent(Aggregate.Event):
-        """A firm member resent the pending request (F5); reminders restart."""
+        """A firm member resent the pending request; reminders restart."""
 
         TOPIC = "approvalflow:ApprovalRequest.Resent"
         cycle: int
@@ -180,7 +180,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class Reminded(Aggregate.Event):
-        """An automatic reminder went out for the pending request (F6)."""
+        """An automatic reminder went out for the pending request."""
 
         TOPIC = "approvalflow:ApprovalRequest.Reminded"
         cycle: int
@@ -202,7 +202,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class Approved(Aggregate.Event):
-        """A linked client user approved the document (F8)."""
+        """A linked client user approved the document."""
 
         TOPIC = "approvalflow:ApprovalRequest.Approved"
         cycle: int
@@ -216,7 +216,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class Rejected(Aggregate.Event):
-        """A linked client user rejected the document, saying why (F9)."""
+        """A linked client user rejected the document, saying why."""
 
         TOPIC = "approvalflow:ApprovalRequest.Rejected"
         cycle: int
@@ -234,7 +234,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class Cancelled(Aggregate.Event):
-        """A firm member cancelled the pending request (F10)."""
+        """A firm member cancelled the pending request."""
 
         TOPIC = "approvalflow:ApprovalRequest.Cancelled"
         cycle: int
@@ -248,7 +248,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class LockedToInvoice(Aggregate.Event):
-        """The host locked the document to an unpaid invoice (F13)."""
+        """The host locked the document to an unpaid invoice."""
 
         TOPIC = "approvalflow:ApprovalRequest.LockedToInvoice"
         invoice_id: str
@@ -265,7 +265,7 @@ class ApprovalRequest(Aggregate):
             )
 
     class InvoicePaid(Aggregate.Event):
-        """The host reported the document's invoice paid (F13)."""
+        """The host reported the document's invoice paid."""
 
         TOPIC = "approvalflow:ApprovalRequest.InvoicePaid"
         invoice_id: str
@@ -290,7 +290,7 @@ class ApprovalRequest(Aggregate):
             aggregate.last_reported = self.timestamp
 
     class Notified(Aggregate.Event):
-        """approvalflow told people about an earlier event (F4-F7, F10)."""
+        """approvalflow told people about an earlier event."""
 
         TOPIC = "approvalflow:ApprovalRequest.Notified"
         report: NotificationReport
@@ -333,7 +333,7 @@ class ApprovalRequest(Aggregate):
 
     @property
     def approval_state(self) -> ApprovalState:
-        """The document's approval status (F13); cancelled reads as NONE."""
+        """The document's approval status; cancelled reads as NONE."""
         current = self.current_cycle
         if current is None:
             return ApprovalState.NONE
@@ -383,7 +383,7 @@ class ApprovalRequest(Aggregate):
         entry_point: EntryPoint | None,
         at: datetime,
     ) -> None:
-        """Open a new cycle (F1, F11); refused while one is pending."""
+        """Open a new cycle; refused while one is pending."""
         if self.pending_cycle is not None:
             raise AlreadyPendingError(self.document_id)
         self.trigger_event(
@@ -405,7 +405,7 @@ class ApprovalRequest(Aggregate):
         reminders: ReminderPolicy | None,
         at: datetime,
     ) -> None:
-        """Resend the pending request (F5) with the given effective policy."""
+        """Resend the pending request with the given effective policy."""
         pending = self._require_pending("resend")
         self.trigger_event(
             self.Resent,
@@ -417,7 +417,7 @@ class ApprovalRequest(Aggregate):
         )
 
     def remind(self, *, at: datetime) -> None:
-        """Record the automatic reminder due at ``at`` (F6)."""
+        """Record the automatic reminder due at ``at``."""
         pending = self._require_pending("remind")
         due = pending.next_reminder_at
         if due is None or at < due:
@@ -438,14 +438,14 @@ class ApprovalRequest(Aggregate):
         )
 
     def approve(self, *, by: Actor, comment: str | None, at: datetime) -> None:
-        """Close the pending cycle as approved (F8)."""
+        """Close the pending cycle as approved."""
         pending = self._require_pending("approve")
         self.trigger_event(
             self.Approved, timestamp=at, cycle=pending.number, by=by, comment=comment
         )
 
     def reject(self, *, by: Actor, rejection: Rejection, at: datetime) -> None:
-        """Close the pending cycle as rejected, with reasons (F9)."""
+        """Close the pending cycle as rejected, with reasons."""
         pending = self._require_pending("reject")
         self.trigger_event(
             self.Rejected,
@@ -456,7 +456,7 @@ class ApprovalRequest(Aggregate):
         )
 
     def cancel(self, *, by: Actor, note: str | None, at: datetime) -> None:
-        """Close the pending cycle as cancelled (F10)."""
+        """Close the pending cycle as cancelled."""
         pending = self._require_pending("cancel")
         self.trigger_event(
             self.Cancelled, timestamp=at, cycle=pending.number, by=by, note=note
@@ -465,7 +465,7 @@ class ApprovalRequest(Aggregate):
     def lock_to_invoice(
         self, *, invoice_id: str, by: Actor, document: DocumentFacts, at: datetime
     ) -> None:
-        """Record that the document is locked to an unpaid invoice (F13)."""
+        """Record that the document is locked to an unpaid invoice."""
         if self.pending_payment:
             assert self.invoice is not None
             raise InvalidStateError(
@@ -483,7 +483,7 @@ class ApprovalRequest(Aggregate):
         )
 
     def mark_invoice_paid(self, *, invoice_id: str, by: Actor, at: datetime) -> None:
-        """Record that the invoice the document is locked to was paid (F13)."""
+        """Record that the invoice the document is locked to was paid."""
         if not self.pending_payment or self.invoice is None:
             raise InvalidStateError(
                 self.document_id,
@@ -503,7 +503,7 @@ class ApprovalRequest(Aggregate):
     def report_activity(
         self, *, kind: ActivityKind, by: Actor, document: DocumentFacts, at: datetime
     ) -> None:
-        """Record activity the host reports on the document (F14)."""
+        """Record activity the host reports on the document."""
         self.trigger_event(
             self.ActivityReported,
             timestamp=at,

@@ -82,7 +82,7 @@ class DocumentAccountMismatchError(ApprovalFlowError):
 
 
 class DocumentNotVisibleError(ApprovalFlowError):
-    """The document is not in a folder the client can see (F1)."""
+    """The document is not in a folder the client can see."""
 
     def __init__(self, document_id: str) -> None:
         self.document_id = document_id
@@ -105,7 +105,7 @@ class InvalidStateError(ApprovalFlowError):
 
 
 class AlreadyPendingError(InvalidStateError):
-    """An approval is already pending for the document (one at a time, F1)."""
+    """An approval is already pending for the document (one at a time)."""
 
     def __init__(self, document_id: str) -> None:
         super().__init__(

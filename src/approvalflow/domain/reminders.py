@@ -1,4 +1,4 @@
-"""The one rule for when the next automatic reminder falls due (F6).
+"""The one rule for when the next automatic reminder falls due.
 
 The aggregate uses it to decide whether a reminder is due; the documents read
 model uses it to keep the due-reminders index. Both feed it the same facts,

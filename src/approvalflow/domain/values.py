@@ -46,7 +46,7 @@ __all__ = [
 
 
 class EntryPoint(enum.StrEnum):
-    """Where in the host's UI the request was made (F1); recorded for audit."""
+    """Where in the host's UI the request was made; recorded for audit."""
 
     VIEWER = "viewer"
     UPLOAD = "upload"
@@ -54,7 +54,7 @@ class EntryPoint(enum.StrEnum):
 
 
 class ActivityKind(enum.StrEnum):
-    """Activity on a document that the host reports (F14's recent list)."""
+    """Activity on a document that the host reports (the recent list)."""
 
     UPLOADED = "uploaded"
     MODIFIED = "modified"
@@ -63,7 +63,7 @@ class ActivityKind(enum.StrEnum):
 
 
 class ApprovalState(enum.StrEnum):
-    """A document's approval status (F13). Cancelled requests read as NONE."""
+    """A document's approval status. Cancelled requests read as NONE."""
 
     NONE = "none"
     PENDING = "pending_approval"
@@ -292,7 +292,7 @@ def _schedule(_instance: object, _attribute: object, value: Any) -> None:
 
 @attrs.frozen
 class ReminderPolicy:
-    """Automatic reminders for one request (F3, F6).
+    """Automatic reminders for one request.
 
     After ``days_before_next`` days without activity on the request, a
     reminder goes out; at most ``count`` reminders per schedule. A request or
@@ -321,7 +321,7 @@ def _reasons_tuple(value: Any) -> Any:
 
 @attrs.frozen
 class Rejection:
-    """Why a client rejected a document (F9): reasons and an optional comment."""
+    """Why a client rejected a document: reasons and an optional comment."""
 
     reasons: tuple[str, ...] = attrs.field(converter=_reasons_tuple)
     comment: str | None = attrs.field(default=None)
@@ -375,7 +375,7 @@ def _records_tuple(value: Iterable[DeliveryRecord]) -> tuple[DeliveryRecord, ...
 
 @attrs.frozen
 class NotificationReport:
-    """Who was told about one event, and how (F18: recipients notified)."""
+    """Who was told about one event, and how (the audit trail's recipients)."""
 
     about_version: int
     about_event: str

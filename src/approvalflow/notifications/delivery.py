@@ -3,11 +3,11 @@
 It reads the event log in order, outside any command's transaction:
 
 - ``Requested``, ``Resent``, ``Reminded``: an email to every user linked to
-  the account whose *Notify* flag is on when the event is delivered (F4-F6);
+  the account whose *Notify* flag is on when the event is delivered;
   on request and resend, the account's portal task is put on top.
 - ``Approved``, ``Rejected``: the portal task goes; every firm member with the
-  *Approvals* preference gets an email and an Inbox+ note (F7).
-- ``Cancelled``: the portal task goes (F10).
+  *Approvals* preference gets an email and an Inbox+ note.
+- ``Cancelled``: the portal task goes.
 - With an event sink (:class:`~approvalflow.ports.EventSink`), every event
   whose published type it accepts is published too, after the messages to
   people. It shares the queue: an outage of the sink holds later events'

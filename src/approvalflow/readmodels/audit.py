@@ -1,4 +1,4 @@
-"""The audit trail: each document's events in order, in words (F18).
+"""The audit trail: each document's events in order, in words.
 
 The audit trail *is* the event history, so it is read from the document's
 own events (the event store serves them by the document's record id, in
@@ -23,7 +23,7 @@ __all__ = ["AuditRow", "audit_trail"]
 
 @attrs.frozen
 class AuditRow:
-    """One line of a document's audit trail (F18)."""
+    """One line of a document's audit trail."""
 
     document_id: str
     version: int

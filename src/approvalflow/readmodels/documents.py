@@ -1,7 +1,7 @@
 """The ``documents`` read model: one row per document, behind every list.
 
-It serves the recent list (F14, F15), a client's Approvals tab (F16), each
-document's status, the due-reminders index (F6) and the accounts a document
+It serves the recent list, a client's Approvals tab, each
+document's status, the due-reminders index and the accounts a document
 was ever filed under (for "as of" questions). The same fold answers time
 travel straight from the events (:func:`fold_document`).
 
@@ -44,14 +44,14 @@ __all__ = [
     "record_key",
 ]
 
-#: How far back the recent list looks (F14).
+#: How far back the recent list looks.
 RECENT_WINDOW = timedelta(days=30)
 
 E = ApprovalRequest
 
 
 class StatusFilter(enum.StrEnum):
-    """The recent list's and the Approvals tab's filters (F15)."""
+    """The recent list's and the Approvals tab's filters."""
 
     ALL = "all"
     PENDING_PAYMENT = "pending_payment"
@@ -62,7 +62,7 @@ class StatusFilter(enum.StrEnum):
 
 @attrs.frozen
 class DocumentRow:
-    """One document as the lists show it (F13-F17)."""
+    """One document as the lists show it."""
 
     document_id: str
     account_id: str
@@ -95,7 +95,7 @@ class DocumentRow:
 
     @property
     def awaits_or_has_decision(self) -> bool:
-        """Whether it belongs on the client's Approvals tab (F16)."""
+        """Whether it belongs on the client's Approvals tab."""
         return self.state is not ApprovalState.NONE
 
     def matches(self, filters: frozenset[StatusFilter]) -> bool:
@@ -120,7 +120,7 @@ class Page:
 
 # -- the fold ------------------------------------------------------------------
 
-# Events that count as activity on the document (F14). Reminders are sent by
+# Events that count as activity on the document. Reminders are sent by
 # approvalflow itself and do not make a document "actively used".
 _ACTIVITY: dict[type, str] = {
     E.Requested: "requested",
@@ -569,7 +569,7 @@ class DocumentsModel(ReadModel):
         limit: int,
         limit_arms: bool,
     ) -> Page:
-        """Documents with activity since ``since``, newest first (F14, F15)."""
+        """Documents with activity since ``since``, newest first."""
         query = recent_query(
             since, account_id, filters, after, limit, limit_arms=limit_arms
         )
@@ -586,7 +586,7 @@ class DocumentsModel(ReadModel):
         limit: int,
         limit_arms: bool,
     ) -> Page:
-        """An account's requested documents, latest request first (F16)."""
+        """An account's requested documents, latest request first."""
         query = tab_query(account_id, filters, after, limit, limit_arms=limit_arms)
 
         def key(row: DocumentRow) -> datetime:

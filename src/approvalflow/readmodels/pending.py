@@ -1,4 +1,4 @@
-"""The ``pending`` read model: how many documents each account has pending (F17).
+"""The ``pending`` read model: how many documents each account has pending.
 
 Kept as counts so the accounts list costs the same whatever the number of
 documents: a row per pending document (to know which account to count it

@@ -1,4 +1,4 @@
-"""The ``rejections`` read model: every rejection's reasons and comment (F9)."""
+"""The ``rejections`` read model: every rejection's reasons and comment."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ E = ApprovalRequest
 
 @attrs.frozen
 class RejectionRow:
-    """One rejection of a document, with its reasons and comment (F9)."""
+    """One rejection of a document, with its reasons and comment."""
 
     document_id: str
     cycle: int

@@ -550,7 +550,7 @@ class ReadModelStore:
         after: tuple[datetime, str] | None,
         limit: int,
     ) -> Page:
-        """Documents with activity since ``since``, newest first (F14, F15)."""
+        """Documents with activity since ``since``, newest first."""
         with self._read() as (c, p):
             return _DOCUMENTS.recent(
                 c,
@@ -571,7 +571,7 @@ class ReadModelStore:
         after: tuple[datetime, str] | None,
         limit: int,
     ) -> Page:
-        """An account's requested documents, latest request first (F16)."""
+        """An account's requested documents, latest request first."""
         with self._read() as (c, p):
             return _DOCUMENTS.approvals_tab(
                 c,
@@ -584,7 +584,7 @@ class ReadModelStore:
             )
 
     def accounts_pending(self) -> list[tuple[str, int]]:
-        """Accounts with documents pending approval, with counts (F17)."""
+        """Accounts with documents pending approval, with counts."""
         with self._read() as (c, p):
             return _PENDING.accounts_pending(c, p)
 
@@ -619,7 +619,7 @@ class ReadModelStore:
             return _DOCUMENTS.documents_ever_in(c, p, account_id)
 
     def rejections(self, document_id: str) -> tuple[RejectionRow, ...]:
-        """Every rejection of the document, oldest first (F9)."""
+        """Every rejection of the document, oldest first."""
         with self._read() as (c, p):
             return _REJECTIONS.rejections(c, p, document_id)
 
