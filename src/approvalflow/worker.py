@@ -31,11 +31,11 @@ class WorkerPass:
 class Worker:
     """Sends due reminders, then delivers notifications, every ``interval`` s.
 
-    It follows the log with the library's one :class:`~approvalflow.follower.
-    LogFollower`: where the event store pushes new events (PostgreSQL's
-    LISTEN/NOTIFY, the in-memory store), the worker wakes as soon as an event
-    is recorded; the interval then only paces reminders and retries. On
-    SQLite it polls every ``interval``.
+    It follows the log with the library's one log follower: where the event
+    store pushes new events (PostgreSQL's LISTEN/NOTIFY, the in-memory
+    store), the worker wakes as soon as an event is recorded; the interval
+    then only paces reminders and retries. On SQLite it polls every
+    ``interval``.
 
     While :meth:`run` runs, a heartbeat thread renews the notifier's delivery
     lease every third of its length, also while a slow mail server holds a

@@ -203,7 +203,7 @@ class ReminderSchedule:
     times; ``None`` for any time), and with ``business_days`` only on Monday
     to Friday outside ``holidays`` (a country code for the python holidays
     package, with an optional ``holiday_region``), "days before next
-    reminder" then counting business days. :data:`ELAPSED` is the plain
+    reminder" then counting business days. :meth:`elapsed` is the plain
     rule: exactly N x 24 hours after the latest contact, any day, any hour.
 
     The schedule in force is recorded with each request, so replaying the
@@ -304,7 +304,7 @@ class ReminderPolicy:
     count: int = attrs.field(default=1, validator=_count)
     #: When reminders may go out. ``None`` given to a command means the
     #: firm's schedule (``connect(reminder_schedule=...)``), which is then
-    #: recorded; ``None`` in a stored request means :data:`ELAPSED`.
+    #: recorded; ``None`` in a stored request means :meth:`ReminderSchedule.elapsed`.
     schedule: ReminderSchedule | None = attrs.field(default=None, validator=_schedule)
 
     @property

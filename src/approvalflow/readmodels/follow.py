@@ -43,9 +43,9 @@ def catch_up(app: NamedLog, store: ReadModelStore, batch: int = CATCH_UP_BATCH) 
 class ViewRunner:
     """Keeps the read models following the log in a background thread.
 
-    It is the library's one :class:`~approvalflow.follower.LogFollower`
-    running :func:`catch_up`: by subscription where the store pushes, by
-    polling every ``interval`` seconds otherwise. Use it as a context
+    It runs on the library's one log follower (the worker's too): by
+    subscription where the store pushes, by polling every ``interval``
+    seconds otherwise. Use it as a context
     manager, or call :meth:`stop`.
     """
 
