@@ -7,7 +7,7 @@ Usage (from a checkout with the dev extras; ``.[bench]`` adds matplotlib for
     python bench/run.py --quick          # CI smoke mode: small sizes, < 60 s
     python bench/run.py --only W1,W3     # some workloads
     python bench/run.py --json out.json  # save the figures
-    python bench/run.py --chart docs/benchmarks.png   # W3, W4, W5 as a PNG
+    python bench/run.py --chart docs/explanation/benchmarks.png   # W3, W4, W5 as a PNG
     python bench/run.py --postgres-url postgresql://u:p@host:5432/db  # W6
 
 Workloads: W1 request/resend/approve cycles on SQLite; W2 a 1,000-document

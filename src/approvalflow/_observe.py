@@ -14,7 +14,7 @@ fields:
 
 Metrics go through the OpenTelemetry API, a no-op until the host installs an
 SDK (``opentelemetry.metrics.set_meter_provider``); see
-``docs/operations.md`` for the instruments.
+``docs/how-to/monitoring.md`` for the instruments.
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ def main() -> None:
     """approvalflow: the worker, health checks, audit tools and a demo.
 
     Every option can also be set by APPROVALFLOW_<OPTION>, e.g.
-    APPROVALFLOW_DB for --db (see docs/operations.md).
+    APPROVALFLOW_DB for --db; every variable is listed at
+    https://approvalflow.readthedocs.io/en/latest/reference/settings.html
     """
 
 

@@ -95,7 +95,9 @@ def test_an_unknown_entry_point_lists_the_group(host: Path) -> None:
 
 
 def test_the_settings_table_lists_every_variable_and_no_other() -> None:
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    doc = (
+        Path(__file__).resolve().parents[2] / "docs/reference/settings.md"
+    ).read_text()
     table = doc.split("## Settings", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `(APPROVALFLOW_[A-Z_]+)`", table, re.MULTILINE))
     variables = {

@@ -99,7 +99,7 @@ def test_the_committed_mo_file_is_the_po_file_compiled(language: str) -> None:
     path = LOCALE_DIR / language / "LC_MESSAGES" / "approvalflow.mo"
     with path.open("rb") as handle:
         committed = {m.id: m.string for m in read_mo(handle) if m.id}
-    assert committed == fresh, "run pybabel compile (see docs/languages.md)"
+    assert committed == fresh, "run pybabel compile (see docs/how-to/languages.md)"
 
 
 # -- Emails ---------------------------------------------------------------------

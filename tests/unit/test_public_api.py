@@ -99,7 +99,8 @@ def test_every_documented_error_is_exported() -> None:
 
 
 def _doc_files() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    pages = (ROOT / "docs").rglob("*.md")
+    return [ROOT / "README.md", *sorted(p for p in pages if "_build" not in p.parts)]
 
 
 _IMPORT = re.compile(

@@ -1,7 +1,7 @@
 """Stored events stay readable when an event class gains a version.
 
 This uses eventsourcing's class versioning on a real stored event: the event
-class is given ``class_version = 2`` and an upcaster, as docs/events.md tells
+class is given ``class_version = 2`` and an upcaster, as docs/how-to/upcasting.md tells
 a maintainer to do, and events written before the change are read through it.
 """
 
