@@ -90,9 +90,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     yield from start_portal(tmp_path_factory.mktemp("portal") / "data")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless chromium (Debian's package), driven by Playwright."""
+    """Headless chromium (Debian's package), driven by Playwright.
+
+    Per module, not per session: Playwright's sync API runs an event loop in
+    the main thread until it stops, and Django (the adapter's tests, later
+    in the same run) refuses to touch its database while one runs.
+    """
     executable = chromium.find_or_install()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
