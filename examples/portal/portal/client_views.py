@@ -24,7 +24,7 @@ from approvalflow import (
 )
 from portal.errors import friendly
 from portal.models import AccountLink, Task
-from portal.roles import client_of, client_required
+from portal.roles import client_of, client_required, username
 
 #: Reasons a client can tick; "Another reason" adds their own words.
 REASONS = (
@@ -33,10 +33,6 @@ REASONS = (
     gettext_lazy("Information is missing"),
     gettext_lazy("Not our document"),
 )
-
-
-def _username(request: HttpRequest) -> str:
-    return str(request.user.get_username())
 
 
 @require_GET
@@ -61,7 +57,7 @@ def pending(request: HttpRequest) -> HttpResponse:
 def _visible(request: HttpRequest, code: str, ref: str) -> ClientView:
     """The request as this client sees it; 404 for anything else."""
     try:
-        view = get_approvals().queries_for(_username(request)).client_view(ref)
+        view = get_approvals().queries_for(username(request)).client_view(ref)
     except (NotAuthorizedError, UnknownDocumentError):
         raise Http404(_("There is no such document among yours.")) from None
     if view.document.account_id != code:
@@ -89,7 +85,7 @@ def review(request: HttpRequest, code: str, ref: str) -> HttpResponse:
 def decide(request: HttpRequest, code: str, ref: str, decision: str) -> HttpResponse:
     """Approve, or reject with one or more reasons and a comment."""
     _visible(request, code, ref)
-    approvals, by = get_approvals(), _username(request)
+    approvals, by = get_approvals(), username(request)
     comment = request.POST.get("comment", "").strip() or None
     try:
         if decision == "approve":

@@ -15,6 +15,11 @@ from portal.models import ClientUser, Staff
 View = Callable[..., HttpResponse]
 
 
+def username(request: HttpRequest) -> str:
+    """The signed-in person's user name (their id in approvalflow's directory)."""
+    return str(request.user.get_username())
+
+
 def staff_of(request: HttpRequest) -> Staff | None:
     """The signed-in firm member, if it is one."""
     user = request.user

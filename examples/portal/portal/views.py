@@ -10,7 +10,7 @@ messages (:mod:`portal.errors`) and leave nothing recorded.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePath
 from typing import Any
 
@@ -30,13 +30,15 @@ from approvalflow import (
     BatchRequest,
     EntryPoint,
     InvalidInputError,
+    Page,
     ReasonsNotOfferedError,
     ReminderPolicy,
     StatusFilter,
 )
 from portal.errors import REMINDER_COUNT, REMINDER_DAYS, friendly
-from portal.models import ClientAccount, Document, Folder, InboxNote, Staff
-from portal.roles import client_of, staff_of, staff_required
+from portal.models import ClientAccount, Document, Folder, InboxNote
+from portal.ports import DemoClock
+from portal.roles import client_of, staff_of, staff_required, username
 
 #: Rows per page of the lists.
 PAGE_SIZE = 10
@@ -61,13 +63,36 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
-def _username(request: HttpRequest) -> str:
-    return str(request.user.get_username())
-
-
 def _filters(request: HttpRequest) -> list[str]:
     allowed = {f.value for f in FILTERS}
     return [f for f in request.GET.getlist("status") if f in allowed]
+
+
+def _listing(request: HttpRequest, fetch: Callable[..., Page]) -> dict[str, Any] | None:
+    """One page of a filtered list and its paging links; ``None``: stale cursor.
+
+    ``fetch`` is the list's query, given ``filters``, ``limit`` and ``after``.
+    """
+    filters = _filters(request)
+    try:
+        page = fetch(
+            filters=filters or None,
+            limit=PAGE_SIZE,
+            after=request.GET.get("after") or None,
+        )
+    except InvalidInputError:
+        # A stale or edited cursor: the caller starts the list again.
+        return None
+    query = request.GET.copy()
+    if page.next_cursor is not None:
+        query["after"] = page.next_cursor
+    return {
+        "page": page,
+        "filters": FILTERS,
+        "chosen": filters,
+        "next_query": query.urlencode() if page.next_cursor else None,
+        "first_page": not request.GET.get("after"),
+    }
 
 
 def _names() -> dict[str, str]:
@@ -110,36 +135,20 @@ def _refused(request: HttpRequest, exc: ApprovalFlowError) -> None:
 @staff_required
 def firm_documents(request: HttpRequest) -> HttpResponse:
     """The recent list: documents with activity in the last 30 days, filtered."""
-    filters = _filters(request)
     account = request.GET.get("account") or None
     names = _names()
     if account is not None and account not in names:
         account = None
-    try:
-        page = get_approvals().recent(
-            filters=filters or None,
-            account_id=account,
-            limit=PAGE_SIZE,
-            after=request.GET.get("after") or None,
-        )
-    except InvalidInputError:
-        # A stale or edited cursor: start the list again.
+    listing = _listing(
+        request,
+        lambda **paging: get_approvals().recent(account_id=account, **paging),
+    )
+    if listing is None:
         return redirect(request.path)
-    query = request.GET.copy()
-    if page.next_cursor is not None:
-        query["after"] = page.next_cursor
     return render(
         request,
         "portal/firm_documents.html",
-        {
-            "page": page,
-            "names": names,
-            "filters": FILTERS,
-            "chosen": filters,
-            "account": account,
-            "next_query": query.urlencode() if page.next_cursor else None,
-            "first_page": not request.GET.get("after"),
-        },
+        listing | {"names": names, "account": account},
     )
 
 
@@ -221,7 +230,7 @@ def _upload(request: HttpRequest, account: ClientAccount) -> HttpResponse:
                     )[:16],
                     uploaded_by=staff,
                     description=request.POST.get("description", "").strip(),
-                    uploaded_at=_now(),
+                    uploaded_at=DemoClock().now(),
                     file=upload,
                 )
                 for upload in files
@@ -229,7 +238,7 @@ def _upload(request: HttpRequest, account: ClientAccount) -> HttpResponse:
             approvals = get_approvals()
             for doc in created:
                 approvals.record_activity(
-                    doc.ref, kind="uploaded", by=_username(request)
+                    doc.ref, kind="uploaded", by=username(request)
                 )
             if request.POST.get("request_approval") == "on":
                 reminders = _reminders(request)
@@ -244,7 +253,7 @@ def _upload(request: HttpRequest, account: ClientAccount) -> HttpResponse:
                         )
                         for doc in created
                     ],
-                    by=_username(request),
+                    by=username(request),
                 )
     except ApprovalFlowError as exc:
         _refused(request, exc)
@@ -256,42 +265,21 @@ def _upload(request: HttpRequest, account: ClientAccount) -> HttpResponse:
     return redirect("account-documents", code=account.code)
 
 
-def _now() -> Any:
-    from portal.ports import DemoClock  # noqa: PLC0415 - the one clock
-
-    return DemoClock().now()
-
-
 @require_GET
 @staff_required
 def account_approvals(request: HttpRequest, code: str) -> HttpResponse:
     """A client's Approvals tab: its requested documents, latest first."""
     account = _account(code)
-    filters = _filters(request)
-    try:
-        page = get_approvals().approvals_tab(
-            account.code,
-            filters=filters or None,
-            limit=PAGE_SIZE,
-            after=request.GET.get("after") or None,
-        )
-    except InvalidInputError:
+    listing = _listing(
+        request,
+        lambda **paging: get_approvals().approvals_tab(account.code, **paging),
+    )
+    if listing is None:
         return redirect(request.path)
-    query = request.GET.copy()
-    if page.next_cursor is not None:
-        query["after"] = page.next_cursor
     return render(
         request,
         "portal/account_approvals.html",
-        {
-            "account": account,
-            "page": page,
-            "filters": FILTERS,
-            "chosen": filters,
-            "tab": "approvals",
-            "next_query": query.urlencode() if page.next_cursor else None,
-            "first_page": not request.GET.get("after"),
-        },
+        listing | {"account": account, "tab": "approvals"},
     )
 
 
@@ -342,7 +330,7 @@ def request_page(request: HttpRequest, code: str, ref: str) -> HttpResponse:
         try:
             get_approvals().request_approval(
                 ref,
-                by=_username(request),
+                by=username(request),
                 account_id=code,
                 message=request.POST.get("message", "").strip() or None,
                 reminders=_reminders(request),
@@ -375,7 +363,7 @@ def _act(request: HttpRequest, code: str, ref: str, done: str) -> HttpResponse:
 def firm_action(request: HttpRequest, code: str, ref: str, action: str) -> HttpResponse:
     """Resend, cancel, lock to an invoice or mark it paid."""
     _document(code, ref)
-    approvals, by = get_approvals(), _username(request)
+    approvals, by = get_approvals(), username(request)
     try:
         if action == "resend":
             approvals.resend(
@@ -428,7 +416,7 @@ def client_view(request: HttpRequest, code: str, ref: str) -> HttpResponse:
 @staff_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """The firm member's Inbox+: notes about clients' decisions, newest first."""
-    notes = InboxNote.objects.filter(username=_username(request)).order_by(
+    notes = InboxNote.objects.filter(username=username(request)).order_by(
         "-created_at", "-pk"
     )
     documents = {
@@ -442,11 +430,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "portal/inbox.html",
         {"notes": [(n, documents.get(n.document_ref)) for n in notes]},
     )
-
-
-def staff_names() -> dict[str, str]:
-    """Firm members' names by username (for the lists' "requested by")."""
-    return {s.user.username: s.full_name for s in Staff.objects.select_related("user")}
 
 
 def back_to(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
