@@ -163,7 +163,6 @@ def test_the_portal_runs_on_postgresql(
         claire.locator("tbody tr", has_text="Lefebvre Architectes").locator("td").nth(1)
     ).to_have_text("2")
     sophie = sign_in(browser, portal, "sophie")
-    deadline_page = sophie
-    deadline_page.goto(portal.url + "/pending/")
+    sophie.goto(portal.url + "/pending/")
     expect(sophie.locator("main")).to_contain_text("Avis de CFE")
     shot(sophie, "client-pending-postgresql")

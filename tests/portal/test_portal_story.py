@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
@@ -28,37 +29,38 @@ def mailbox_rows(page: Page, portal: Portal, to: str, subject: str) -> int:
     return rows.filter(has=page.get_by_role("link", name=re.compile(subject))).count()
 
 
+def eventually(check: Callable[[], bool], what: str) -> None:
+    """Retry ``check`` for up to 30 s (the worker works in the background)."""
+    deadline = time.monotonic() + 30
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
 def wait_for_email(
     page: Page, portal: Portal, to: str, subject: str, count: int
 ) -> None:
     """Reload the mailbox until the worker has sent ``count`` such emails."""
-    deadline = time.monotonic() + 30
-    while (found := mailbox_rows(page, portal, to, subject)) < count:
-        assert time.monotonic() < deadline, f"{found} email(s) to {to} ~ {subject!r}"
-        time.sleep(0.5)
-    assert found == count
+    eventually(
+        lambda: mailbox_rows(page, portal, to, subject) >= count,
+        f"fewer than {count} email(s) to {to} ~ {subject!r}",
+    )
+    assert mailbox_rows(page, portal, to, subject) == count
+
+
+def _main_text(page: Page, url: str) -> str:
+    page.goto(url)
+    return page.locator("main").inner_text()
 
 
 def wait_until_gone(page: Page, url: str, text: str) -> None:
     """Reload ``url`` until it no longer shows ``text``."""
-    deadline = time.monotonic() + 30
-    while True:
-        page.goto(url)
-        if text not in page.locator("main").inner_text():
-            return
-        assert time.monotonic() < deadline, f"{url} still shows {text!r}"
-        time.sleep(0.5)
+    eventually(lambda: text not in _main_text(page, url), f"{url} still shows {text!r}")
 
 
 def wait_for_text(page: Page, url: str, text: str) -> None:
-    """Reload ``url`` until it shows ``text`` (the worker works in the background)."""
-    deadline = time.monotonic() + 30
-    while True:
-        page.goto(url)
-        if text in page.locator("main").inner_text():
-            return
-        assert time.monotonic() < deadline, f"{url} never showed {text!r}"
-        time.sleep(0.5)
+    """Reload ``url`` until it shows ``text``."""
+    eventually(lambda: text in _main_text(page, url), f"{url} never showed {text!r}")
 
 
 def test_request_reject_rerequest_remind_approve(
@@ -151,14 +153,13 @@ def test_request_reject_rerequest_remind_approve(
     wait_until_gone(marie, portal.url + "/pending/", "Bilan 2025")
 
     # The firm sees the decision in Inbox+ and in the lists.
-    deadline = time.monotonic() + 30
-    while True:
+    notes = claire.locator("tbody tr", has_text="Bilan 2025")
+
+    def approval_noted() -> bool:
         claire.goto(portal.url + "/firm/inbox/")
-        notes = claire.locator("tbody tr", has_text="Bilan 2025")
-        if notes.filter(has_text=re.compile("approuv")).count():
-            break
-        assert time.monotonic() < deadline, "no Inbox+ note of the approval"
-        time.sleep(0.5)
+        return notes.filter(has_text=re.compile("approuv")).count() > 0
+
+    eventually(approval_noted, "no Inbox+ note of the approval")
     expect(notes.first).to_contain_text("Marie Dupont")
     shot(claire, "firm-inbox")
     claire.goto(portal.url + "/firm/documents/?status=approved")

@@ -10,6 +10,7 @@ from approvalflow_django import build_approvals
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import override_settings
 
 import approvalflow
 from approvalflow import (
@@ -19,7 +20,7 @@ from approvalflow import (
     ReminderPolicy,
     ReminderSchedule,
 )
-from approvalflow.testing import ControllableClock, InMemoryDirectory
+from approvalflow.testing import ControllableClock, InMemoryDirectory, RecordingPortal
 from approvalflow.testing.contracts import SEED, StorageContract
 
 _START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -140,10 +141,6 @@ def test_read_models_are_written_in_the_commands_own_transaction() -> None:
 @pytest.mark.usefixtures("sqlite_default")
 def test_the_portal_and_firm_url_settings_are_wired_into_the_application() -> None:
     call_command("migrate", database="default", verbosity=0)
-    from django.test import override_settings  # noqa: PLC0415 - only here
-
-    from approvalflow.testing import RecordingPortal  # noqa: PLC0415
-
     config = {
         **settings.APPROVALFLOW,
         "PORTAL": "approvalflow.testing.RecordingPortal",
@@ -167,8 +164,6 @@ PARIS = ReminderSchedule(time_zone="Europe/Paris", holidays="FR")
 
 @pytest.mark.usefixtures("sqlite_default")
 def test_the_reminder_schedule_setting_is_the_firms_schedule() -> None:
-    from django.test import override_settings  # noqa: PLC0415 - only here
-
     call_command("migrate", database="default", verbosity=0)
     here = "test_django_storage"
     config = {**settings.APPROVALFLOW, "REMINDER_SCHEDULE": f"{here}.PARIS"}
