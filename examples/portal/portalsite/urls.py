@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
+
 from portal import client_views, demo_views, views
 
 urlpatterns = [
