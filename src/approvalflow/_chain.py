@@ -174,14 +174,22 @@ class AuditChain:
         yield from self._records()
 
     def _records(self) -> Iterator[ChainRecord]:
-        after = -1
+        # From the lowest id, whatever it is: a row put in by hand below 1
+        # is read (and then fails to check) rather than skipped.
+        after: int | None = None
         while True:
             with self.backend.read() as c:
-                c.execute(
-                    f"SELECT * FROM {self.table} WHERE notification_id > ?"
-                    " ORDER BY notification_id LIMIT ?",
-                    [after, _BATCH],
-                )
+                if after is None:
+                    c.execute(
+                        f"SELECT * FROM {self.table} ORDER BY notification_id LIMIT ?",
+                        [_BATCH],
+                    )
+                else:
+                    c.execute(
+                        f"SELECT * FROM {self.table} WHERE notification_id > ?"
+                        " ORDER BY notification_id LIMIT ?",
+                        [after, _BATCH],
+                    )
                 rows: list[Any] = c.fetchall()
             if not rows:
                 return

@@ -373,6 +373,7 @@ class Queries:
             )
         chain = self.log.views.chain
         checkpoint = chain.checkpoint()
+        started = checkpoint is not None
         if checkpoint is None:
             # Not chained yet (an earlier release's store opened read-only):
             # every event is from before the chain.
@@ -382,6 +383,7 @@ class Queries:
             chain.records(),
             checkpoint=checkpoint,
             expected_head=expected_head,
+            chain_started=started,
         )
 
     def export_audit_bundle(self, out: IO[str]) -> int:
@@ -430,8 +432,12 @@ class Queries:
         return getattr(first, "document_id", None)
 
     def _stored_notifications(self) -> Iterator[Any]:
-        """Every stored event in log order, read in batches (memory stays flat)."""
-        after = 0
+        """Every stored event in log order, read in batches (memory stays flat).
+
+        From the lowest id the table holds, not from 1: a row put in by hand
+        at id 0 or below must be seen (and reported) like any other.
+        """
+        after: int | None = None
         while True:
             batch = self.log.recorder.select_notifications(
                 start=after, limit=5_000, inclusive_of_start=False

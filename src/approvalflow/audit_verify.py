@@ -135,6 +135,8 @@ class Report:
     head_notification_id: int = 0
     head: str = LOG_START
     findings: list[Finding] = field(default_factory=list)
+    #: False for a store whose chain has not begun: nothing was checked.
+    chain_started: bool = True
 
     @property
     def ok(self) -> bool:
@@ -151,7 +153,13 @@ class Report:
         )
         yield verdict
         yield f"events checked: {self.events}"
-        if self.checkpoint:
+        if not self.chain_started:
+            yield (
+                f"the chain has not begun: none of the {self.before_checkpoint} "
+                "event(s) is covered yet; open the store for writing once to "
+                "chain them from that point on"
+            )
+        elif self.checkpoint:
             yield (
                 f"chain starts after event #{self.checkpoint}: "
                 f"{self.before_checkpoint} earlier event(s) were recorded before "
@@ -173,17 +181,36 @@ def verify(
     *,
     checkpoint: int = 0,
     expected_head: str | None = None,
+    chain_started: bool = True,
 ) -> Report:
     """Check the events the store holds against the chain recorded with them.
 
     Both are read in notification order. ``checkpoint`` is the last event
     recorded before the chain began (those are hashed into it, but were not
     hashed when recorded). ``expected_head`` is a head kept elsewhere.
+    ``chain_started=False`` says the store has no chain yet (an earlier
+    release's store never opened for writing): every event is reported as
+    not covered rather than as inserted.
     """
-    report = Report(checkpoint=checkpoint)
+    report = Report(checkpoint=checkpoint, chain_started=chain_started)
     # What each stored event is, with its hash: the states are not kept.
     by_id: dict[int, tuple[str, int, str, str]] = {}
     for record in stored:
+        if record.notification_id in by_id:
+            # Two events in one place: a bundle edited by hand (a store's
+            # ids are unique). Whichever one a reader takes, one is foreign.
+            report.events += 1
+            report.findings.append(
+                Finding(
+                    "inserted",
+                    record.originator_id,
+                    record.originator_version,
+                    record.notification_id,
+                    "a second event with this notification id: it was added "
+                    "outside approvalflow",
+                )
+            )
+            continue
         by_id[record.notification_id] = (
             record.originator_id,
             record.originator_version,
@@ -235,10 +262,17 @@ def verify(
     for notification_id, (originator_id, version, _, _) in sorted(by_id.items()):
         report.events += 1
         if notification_id in chained:
+            # The chain began by hashing every event already recorded: those
+            # up to the checkpoint are covered, hashed when the chain began.
+            if notification_id <= checkpoint:
+                report.before_checkpoint += 1
             continue
-        if notification_id <= checkpoint:
+        if not chain_started:
             report.before_checkpoint += 1
             continue
+        # An event the chain does not cover is foreign whatever its id: a
+        # range the chain does not reach (ids <= 0, ids before the
+        # checkpoint) is never trusted unchecked.
         report.findings.append(
             Finding(
                 "inserted",

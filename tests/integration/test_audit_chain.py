@@ -207,6 +207,63 @@ def test_every_kind_of_edit_is_caught_and_located(
         assert names[edited[1]] == document
 
 
+CLI = [sys.executable, "-m", "approvalflow.cli"]
+
+
+def _forge_approval_at(raw: RawStore, notification_id: int) -> Row:
+    """An approval of the pending d3 put in by hand at ``notification_id``,
+    copied from d1's real approval (as an attacker with database access
+    would), at d3's next version so that d3 loads as approved."""
+    approved = raw.find(".Approved")
+    requested = [r for r in raw.rows() if r[3].endswith(".Requested")]
+    d3 = requested[-1]
+    stored_id = raw.run(
+        f"SELECT originator_id FROM {raw.events} WHERE {raw.id_column} = ?", (d3[0],)
+    )[0][0]
+    version = max(r[2] for r in raw.rows() if r[1] == d3[1]) + 1
+    raw.run(
+        f"INSERT INTO {raw.events}"
+        f" ({raw.id_column}, originator_id, originator_version, topic, state)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (notification_id, stored_id, version, approved[3], approved[4]),
+    )
+    return next(r for r in raw.rows() if r[0] == notification_id)
+
+
+@pytest.mark.parametrize("notification_id", [-7, 0])
+def test_an_event_forged_below_the_first_id_is_caught_with_or_without_a_head(
+    store_url: str, notification_id: int
+) -> None:
+    head = record_history(store_url)
+    forged = _forge_approval_at(RawStore(store_url), notification_id)
+    for kept in (None, head):
+        report, names = verify(store_url, kept)
+        assert not report.ok, list(report.lines())
+        inserted = [f for f in report.findings if f.kind == "inserted"]
+        assert [(f.originator_id, f.notification_id) for f in inserted] == [
+            (forged[1], notification_id)
+        ]
+        assert names[forged[1]] == "d3"
+        assert report.events == 9
+
+
+def test_the_cli_refuses_an_event_forged_at_a_negative_id(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'forged.sqlite3'}"
+    head = record_history(url)
+    _forge_approval_at(RawStore(url), -7)
+    store = url.removeprefix("sqlite:///")
+    for extra in ([], ["--head", head]):
+        found = subprocess.run(
+            [*CLI, "audit", "verify", "--db", store, *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert "inserted: document 'd3'" in found.stdout
+        assert "(event #-7)" in found.stdout
+
+
 def test_an_untouched_store_verifies_after_a_rebuild_and_reopening(
     store_url: str,
 ) -> None:
@@ -297,6 +354,48 @@ def test_a_store_from_before_the_chain_is_chained_from_a_checkpoint(
     assert any(
         "were recorded before the chain existed" in line for line in report.lines()
     )
+
+
+def _bundle(tmp_path: Path) -> dict[str, Any]:
+    url = f"sqlite:///{tmp_path / 'b.sqlite3'}"
+    record_history(url)
+    out_path = tmp_path / "bundle.json"
+    with connect(url) as app, out_path.open("w", encoding="utf-8") as out:
+        app.export_audit_bundle(out)
+    bundle: dict[str, Any] = json.loads(out_path.read_text())
+    return bundle
+
+
+@pytest.mark.parametrize("notification_id", [0, -7, 1])
+def test_a_bundle_with_an_event_added_at_an_unchained_place_does_not_verify(
+    tmp_path: Path, notification_id: int
+) -> None:
+    bundle = _bundle(tmp_path)
+    assert verify_bundle(bundle).ok
+    approved = next(e for e in bundle["events"] if e["topic"].endswith(".Approved"))
+    forged = dict(approved, notification_id=notification_id, originator_version=3)
+    bundle["events"].append(forged)
+    report = verify_bundle(bundle, bundle["head"]["log_hash"])
+    assert not report.ok
+    assert [f.kind for f in report.findings] == ["inserted"]
+    assert report.findings[0].notification_id == notification_id
+
+
+def test_a_bundle_of_an_old_store_counts_its_events_from_before_the_chain(
+    tmp_path: Path,
+) -> None:
+    bundle = _bundle(tmp_path)
+    # As a store chained at its first opening: the first five events were
+    # recorded before the chain existed (and hashed when it began).
+    bundle["checkpoint"] = 5
+    report = verify_bundle(bundle)
+    assert report.ok
+    assert report.before_checkpoint == 5
+    assert any("5 earlier event(s) were recorded" in line for line in report.lines())
+    # An event below the checkpoint that the chain does not cover is foreign.
+    extra = dict(bundle["events"][0], notification_id=0)
+    bundle["events"].append(extra)
+    assert [f.kind for f in verify_bundle(bundle).findings] == ["inserted"]
 
 
 def test_a_bundle_verifies_offline_with_the_standard_library_alone(
