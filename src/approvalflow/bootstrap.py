@@ -274,29 +274,43 @@ def _sqlite_env(path: str, *, create: bool, read_only: bool) -> dict[str, str]:
     return env
 
 
+def _read_mark(uri: str) -> tuple[int, set[str]]:
+    """The application id and the table names of the database at ``uri``."""
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        tables = {
+            str(r[0])
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    finally:
+        conn.close()
+    return app_id, tables
+
+
 def _check_is_a_store(file: Path) -> None:
     """Refuse, untouched, a database that another application made."""
     # immutable: no lock, no -wal/-shm files, nothing written; the header
     # and the table names are all that is read.
-    uri = f"file:{quote(str(file))}?immutable=1"
     try:
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-            tables = {
-                str(r[0])
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                )
-            }
-        finally:
-            conn.close()
+        app_id, tables = _read_mark(f"file:{quote(str(file))}?immutable=1")
     except sqlite3.DatabaseError as exc:
-        msg = (
-            f"{str(file)!r} is not an approvalflow store or is damaged ({exc}); "
-            "check the path, or restore it from a backup"
-        )
-        raise StoreCorruptError(msg) from exc
+        # immutable ignores the -wal file. After a crash (a killed process,
+        # a power cut) the main file can be mid-checkpoint while the WAL
+        # holds the committed truth: SQLite recovers such a file whenever it
+        # is opened normally, so read it as SQLite would before calling it
+        # damaged. Nothing of another application's is at stake here: a
+        # database with a WAL or journal beside it is read the way its own
+        # application reads it.
+        try:
+            app_id, tables = _read_mark(_recovering_uri(file))
+        except sqlite3.DatabaseError as second:
+            msg = (
+                f"{str(file)!r} is not an approvalflow store or is damaged "
+                f"({second}); check the path; if `PRAGMA integrity_check` in "
+                "the sqlite3 shell reports errors too, restore it from a backup"
+            )
+            raise StoreCorruptError(msg) from exc
     if app_id == APPLICATION_ID:
         return
     # Stores of releases before the mark: eventsourcing's events table and
@@ -319,6 +333,17 @@ def _check_is_a_store(file: Path) -> None:
         "approvalflow left it untouched: point it at its own file"
     )
     raise NotAStoreError(msg)
+
+
+def _recovering_uri(file: Path) -> str:
+    """A URI that lets SQLite replay the file's WAL or hot journal.
+
+    Read-only where that is enough (SQLite rebuilds a WAL's index in private
+    memory); read-write where the file and its folder allow it, since only a
+    writer can roll back a hot rollback journal.
+    """
+    writable = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
+    return f"file:{quote(str(file))}?mode={'rw' if writable else 'ro'}"
 
 
 def connect(
