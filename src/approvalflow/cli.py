@@ -38,6 +38,7 @@ from babel import numbers as babel_numbers
 from approvalflow import i18n
 from approvalflow._health import HealthReport, backlog_record
 from approvalflow._observe import JsonFormatter
+from approvalflow._outputs import open_output, store_files
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
 from approvalflow.domain.errors import ApprovalFlowError
@@ -388,21 +389,14 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
         "language": language,
         "time_zone": time_zone,
     }
+    url = store_url(db)
     with _store(db, read_only=True, refresh_views_on_read=False) as app:
         try:
             if out == "-":
                 app.export_audit_log(sys.stdout, **options)
                 return
-            # Written beside the target, then renamed: a refusal or a crash
-            # leaves no empty or half-written export under the final name.
-            target = Path(out)
-            partial = target.with_name(target.name + ".partial")
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as handle:
-                    count = app.export_audit_log(handle, **options)
-                partial.replace(target)
-            finally:
-                partial.unlink(missing_ok=True)
+            with open_output(out, protected=store_files(url)) as handle:
+                count = app.export_audit_log(handle, **options)
         except ApprovalFlowError as exc:
             raise click.UsageError(str(exc)) from exc
     w = i18n.words(language)
@@ -471,11 +465,13 @@ def audit_export(db: str | None, out: str, language: str) -> None:
     Check it with `approvalflow audit verify --bundle FILE`, or with the
     standard-library module approvalflow/audit_verify.py alone.
     """
-    with (
-        _store(db, read_only=True, refresh_views_on_read=False) as app,
-        Path(out).open("w", encoding="utf-8") as handle,
-    ):
-        count = app.export_audit_bundle(handle)
+    url = store_url(db)
+    with _store(db, read_only=True, refresh_views_on_read=False) as app:
+        try:
+            with open_output(out, protected=store_files(url)) as handle:
+                count = app.export_audit_bundle(handle)
+        except ApprovalFlowError as exc:
+            raise click.UsageError(str(exc)) from exc
     w = i18n.words(language)
     click.echo(
         w.gettext(
