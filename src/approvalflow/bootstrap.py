@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
 
 import attrs
 
@@ -110,27 +110,74 @@ def store_env(
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        msg = f"store URL {url!r} is not a URL ({exc}); use {_SUPPORTED}"
+        msg = f"store URL {redact_url(url)!r} is not a URL ({exc}); use {_SUPPORTED}"
         raise ConfigurationError(msg) from exc
     if parts.scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if parts.scheme == "sqlite":
         if parts.netloc:
             msg = (
-                f"store URL {url!r} names a host ({parts.netloc!r}); SQLite is a "
+                f"store URL {redact_url(url)!r} names a host; SQLite is a "
                 "local file: write sqlite:///relative/path or sqlite:////absolute/path"
                 f"; use {_SUPPORTED}"
             )
             raise ConfigurationError(msg)
         path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
         if not path:
-            msg = f"store URL {url!r} names no file; use {_SUPPORTED}"
+            msg = f"store URL {redact_url(url)!r} names no file; use {_SUPPORTED}"
             raise ConfigurationError(msg)
         return _sqlite_env(path, create=create, read_only=read_only)
     if parts.scheme in ("postgresql", "postgres"):
         return _postgres_env(url)
-    msg = f"unknown store URL scheme {parts.scheme!r} in {url!r}; use {_SUPPORTED}"
+    shown = redact_url(url)
+    msg = f"unknown store URL scheme {parts.scheme!r} in {shown!r}; use {_SUPPORTED}"
     raise ConfigurationError(msg)
+
+
+#: Query options whose values are secrets wherever they appear in a URL.
+_SECRET_OPTIONS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "token",
+        "secret",
+        "key",
+        "api_key",
+        "sig",
+        "signature",
+    }
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown in a message or a log: no password, no token.
+
+    The password in the user part and the values of query options that carry
+    secrets (``password``, ``token``, ``secret``, ``key``, ...) become ``***``;
+    anything that is not a URL is returned as it is.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        # An unusable port: still take the password out of the user part.
+        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{port}" if port else "")
+    query = "&".join(
+        f"{name}=***" if name.lower() in _SECRET_OPTIONS else f"{name}={value}"
+        for name, value in (
+            pair.split("=", 1) if "=" in pair else (pair, "")
+            for pair in parts.query.split("&")
+            if pair
+        )
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _postgres_env(url: str) -> dict[str, str]:
@@ -139,13 +186,16 @@ def _postgres_env(url: str) -> dict[str, str]:
         port = parts.port or 5432
     except ValueError as exc:  # not a number, or out of range
         msg = (
-            f"store URL {url!r} has an unusable port ({exc}); "
+            f"store URL {redact_url(url)!r} has an unusable port ({exc}); "
             "write a port from 1 to 65535, or none for 5432"
         )
         raise ConfigurationError(msg) from exc
     database = unquote(parts.path.lstrip("/"))
     if not parts.hostname or not database or parts.username is None:
-        msg = f"store URL {url!r} needs a user, a host and a database; use {_SUPPORTED}"
+        msg = (
+            f"store URL {redact_url(url)!r} needs a user, a host and a database; "
+            f"use {_SUPPORTED}"
+        )
         raise ConfigurationError(msg)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -162,8 +212,9 @@ def _postgres_env(url: str) -> dict[str, str]:
     }
     for name, values in parse_qs(parts.query, keep_blank_values=True).items():
         if name not in _POSTGRES_OPTIONS:
-            msg = f"unknown PostgreSQL option {name!r} in {url!r}; known: " + ", ".join(
-                sorted(_POSTGRES_OPTIONS)
+            msg = (
+                f"unknown PostgreSQL option {name!r} in {redact_url(url)!r}; known: "
+                + ", ".join(sorted(_POSTGRES_OPTIONS))
             )
             raise ConfigurationError(msg)
         env[_POSTGRES_OPTIONS[name]] = values[-1]
@@ -221,6 +272,21 @@ def _postgres_startup(env: dict[str, str], *, create: bool = True) -> Iterator[N
                     f"(no table {table}): nothing was created"
                 )
                 raise StoreNotFoundError(msg)
+        if schema:
+            # The name rule cannot know the server's own keywords: 'user' or
+            # 'order' pass it, and eventsourcing's unquoted SQL then fails.
+            reserved = conn.execute(
+                "SELECT 1 FROM pg_get_keywords()"
+                " WHERE word = %s AND catcode IN ('R', 'T')",
+                [schema],
+            ).fetchone()
+            if reserved is not None:
+                msg = (
+                    f"PostgreSQL schema {schema!r} in the store URL is a word "
+                    "PostgreSQL reserves; choose another name (e.g. "
+                    f"{schema}_approvals)"
+                )
+                raise ConfigurationError(msg)
         try:
             conn.execute("SELECT pg_advisory_lock(%s)", [_STARTUP_LOCK])
             if schema:
@@ -315,18 +381,21 @@ def _check_is_a_store(file: Path) -> None:
         return
     # Stores of releases before the mark: eventsourcing's events table and
     # approvalflow's own tables, nothing else.
-    ours = {"stored_events"} | {
-        t for t in tables if t.startswith(("approvalflow_", "af"))
-    }
+    own = {t for t in tables if t.startswith(("approvalflow_", "af"))}
+    ours = {"stored_events"} | own
+    # eventsourcing's events table alone is any eventsourcing application's
+    # database: an earlier approvalflow release always made its own tables
+    # beside it.
     if (
         app_id == 0
         and "stored_events" in tables
+        and own
         and tables <= ours | {"sqlite_sequence"}
     ):
         return
     if app_id == 0 and not tables:
         return  # an empty database: nothing of anyone's to protect
-    others = sorted(tables - ours)[:5]
+    others = sorted(tables - own - {"sqlite_sequence"})[:5]
     msg = (
         f"{str(file)!r} is not an approvalflow store: it is another application's "
         f"database (tables {', '.join(others) or '-'}; application id {app_id:#x}). "
@@ -445,7 +514,7 @@ def connect(
     except ConfigurationError:
         raise
     except Exception as exc:
-        where = url or "default"
+        where = redact_url(url) if url else "default"
         typed = store_error(exc)
         if typed is not None:
             raise type(typed)(

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import click
 from babel import numbers as babel_numbers
@@ -117,7 +118,8 @@ def store_url(db: str | None) -> str:
         db = DEFAULT_SQLITE_FILE
     if "://" in db:
         return db
-    return f"sqlite:///{Path(db).expanduser().resolve()}"
+    # Quoted: a file name with '#', '?' or '%' is a path, not a URL's parts.
+    return f"sqlite:///{quote(str(Path(db).expanduser().resolve()))}"
 
 
 @main.command()

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,3 +153,84 @@ def test_reading_commands_work_on_a_read_only_copy(store: Path, tmp_path: Path) 
         done = cli(*args, "--db", str(copy), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     assert digest(copy) == before
+
+
+@pytest.fixture
+def eventsourcing_db(tmp_path: Path) -> Path:
+    """A database made by the eventsourcing library itself: its events table only."""
+    from eventsourcing.application import Application  # noqa: PLC0415
+
+    path = tmp_path / "other-app.sqlite3"
+    app: Application[Any] = Application(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    )
+    app.close()
+    tables = sqlite3.connect(path).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    assert [r[0] for r in tables] == ["stored_events"]
+    return path
+
+
+def test_connect_refuses_a_bare_eventsourcing_database_untouched(
+    eventsourcing_db: Path,
+) -> None:
+    before = digest(eventsourcing_db)
+    for read_only in (False, True):
+        with pytest.raises(NotAStoreError, match="stored_events"):
+            connect(f"sqlite:///{eventsourcing_db}", read_only=read_only)
+    assert digest(eventsourcing_db) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("projections", "rebuild"),
+        (
+            "worker",
+            "--once",
+            "--directory",
+            "approvalflow.demo:demo_directory",
+            "--sender",
+            "a@firm.example",
+            "--firm-name",
+            "Firm",
+            "--portal-url",
+            "https://portal.example",
+            "--mail-dir",
+            "mail",
+        ),
+        ("deliveries", "retry"),
+        ("history", "d1"),
+    ],
+)
+def test_commands_leave_a_bare_eventsourcing_database_untouched(
+    eventsourcing_db: Path, command: tuple[str, ...]
+) -> None:
+    before = digest(eventsourcing_db)
+    done = cli(*command, "--db", eventsourcing_db.name, cwd=eventsourcing_db.parent)
+    assert done.returncode != 0
+    assert "another application's database" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert digest(eventsourcing_db) == before
+    tables = sqlite3.connect(eventsourcing_db).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    assert [r[0] for r in tables] == ["stored_events"]
+
+
+@pytest.mark.parametrize("name", ["a#b.sqlite3", "what?.sqlite3", "%41.sqlite3"])
+def test_a_plain_path_with_url_characters_is_that_file(
+    tmp_path: Path, store: Path, name: str
+) -> None:
+    named = tmp_path / name
+    shutil.copyfile(store, named)
+    # A file the unquoted URL would have meant instead: 'A.sqlite3' for %41.
+    decoy = tmp_path / "A.sqlite3"
+    done = cli("history", "d1", "--db", name, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "requested" in done.stdout.lower()
+    assert not decoy.exists()
+    # Nothing but the two stores and SQLite's files beside them.
+    made = {p.name.partition(".sqlite3")[0] for p in tmp_path.iterdir()}
+    assert made == {name.partition(".sqlite3")[0], "approvals"}

@@ -12,7 +12,12 @@ from urllib.parse import quote
 
 import pytest
 
-from approvalflow import ApprovalState, ConfigurationError, connect
+from approvalflow import (
+    ApprovalState,
+    ConfigurationError,
+    StoreUnavailableError,
+    connect,
+)
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, store_env
 from approvalflow.testing import ControllableClock
 from tests import pg_server
@@ -194,3 +199,72 @@ def test_postgres_schema_names_are_taken_as_written(
         database=pg_server.DATABASE,
     )
     assert int(tables.strip()) > 0
+
+
+@pytest.mark.parametrize("schema", ["user", "order", "select"])
+def test_postgres_schema_names_postgres_reserves_are_refused_with_a_way_out(
+    postgres: pg_server.PostgresServer, schema: str
+) -> None:
+    url = f"{postgres.url}?schema={schema}"
+    with pytest.raises(ConfigurationError, match="reserves") as refused:
+        connect(url, directory=make_directory())
+    assert f"{schema}_approvals" in str(refused.value)
+    created = postgres.psql(
+        f"SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'",
+        database=pg_server.DATABASE,
+    )
+    assert int(created.strip()) == 0
+
+
+SECRET = "hunter2-secret"
+CLI = [sys.executable, "-m", "approvalflow.cli"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://ann:{SECRET}@localhost:abc/db",
+        f"postgresql://ann:{SECRET}@localhost:99999/db",
+        f"postgresql://ann:{SECRET}@localhost/db?colour=blue",
+        f"postgresql://ann:{SECRET}@localhost/db?schema=Bad-Name",
+        f"postgresql://ann:{SECRET}@localhost/",
+        f"postgresql://ann:{SECRET}@[::1/db",
+        f"mysql://ann:{SECRET}@localhost/db",
+        f"postgresql://ann@localhost/db?password={SECRET}&colour=blue",
+    ],
+)
+def test_errors_about_a_url_never_show_its_password(url: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        connect(url)
+    assert SECRET not in str(refused.value)
+
+
+def test_the_command_line_never_prints_a_store_password() -> None:
+    done = subprocess.run(
+        [*CLI, "health", "--db", f"postgresql://ann:{SECRET}@localhost:abc/db"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "unusable port" in done.stderr
+    assert SECRET not in done.stdout + done.stderr
+    assert "ann:***@" in done.stderr
+
+
+def test_a_store_that_fails_to_open_is_named_without_its_password(
+    postgres: pg_server.PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server answers, then building the store fails (as eventsourcing's
+    # table creation can): the error names the store, password taken out.
+    import psycopg  # noqa: PLC0415
+
+    def failing(*_args: object, **_kwargs: object) -> None:
+        raise psycopg.OperationalError("tables could not be created")
+
+    monkeypatch.setattr("approvalflow.bootstrap.ApprovalLog", failing)
+    with pytest.raises(StoreUnavailableError) as refused:
+        connect(postgres.url, directory=make_directory())
+    assert "tables could not be created" in str(refused.value)
+    assert pg_server.PASSWORD not in str(refused.value)
+    assert f"{pg_server.USER}:***@" in str(refused.value)

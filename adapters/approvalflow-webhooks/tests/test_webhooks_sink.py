@@ -365,3 +365,26 @@ def test_all_event_types_are_accepted_by_default(secret: str) -> None:
 def test_the_timeout_default_is_ten_seconds(secret: str) -> None:
     assert WebhookSink("https://hooks.example/x", secret).timeout == 10.0
     assert WebhookSink("https://hooks.example/x", secret, timeout=2).timeout == 2.0
+
+
+# -- what reaches the host's logs -----------------------------------------------
+
+
+def test_httpx_request_logs_carry_no_credentials_or_query(
+    receiver: Receiver,
+    secret: str,
+    make_event: MakeEvent,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    host_and_path = receiver.url.removeprefix("http://")
+    url = f"http://hook-user:hunter2-pass@{host_and_path}?token=s3cr3t-t0ken&x=1"
+    with caplog.at_level("INFO", logger="httpx"), WebhookSink(url, secret) as sink:
+        sink.publish(make_event())
+    assert receiver.received  # the request went out, with its query
+    logged = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert logged, "httpx logged the request"
+    assert any(host_and_path.split("/")[0] in line for line in logged)
+    for line in logged:
+        assert "hunter2-pass" not in line
+        assert "hook-user" not in line
+        assert "s3cr3t-t0ken" not in line

@@ -9,6 +9,7 @@ the same event (so the same ``webhook-id``); a
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable
 from datetime import UTC
@@ -220,6 +221,27 @@ def _snippet(response: httpx.Response) -> str:
         # The status is what matters; a body cut short is no extra failure.
         pass
     return _shown_text(read[:_SNIPPET_BYTES].decode("utf-8", "replace"))
+
+
+class _RedactedURLs(logging.Filter):
+    """Takes credentials and query strings out of httpx's own request log.
+
+    httpx logs every request at INFO with its full URL, where a receiver's
+    user, password or ``?token=`` would reach the host's logs. The filter
+    only rewrites the URL arguments of httpx's records; it never drops one.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _shown(str(arg)) if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+# On httpx's logger itself, so the host's own handlers and levels stay theirs.
+logging.getLogger("httpx").addFilter(_RedactedURLs())
 
 
 def _shown_text(text: str) -> str:
