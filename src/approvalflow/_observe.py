@@ -23,6 +23,7 @@ import functools
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -37,7 +38,9 @@ __all__ = [
     "REMINDERS",
     "WORKER",
     "JsonFormatter",
+    "TextFormatter",
     "delivery_done",
+    "escape_controls",
     "observed_command",
     "record_lag",
     "reminder_recorded",
@@ -224,3 +227,41 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
+    r"""``text`` with every control character written as an escape.
+
+    A line break in a name or address must not start a forged log line, and
+    an ESC sequence must not reach the reader's terminal: each becomes
+    ``\n``, ``\r``, ``\t`` or ``\xNN`` / ``\uNNNN``.
+    """
+    out = []
+    for char in text:
+        if char == "\n" and keep_newlines:
+            out.append(char)
+        elif unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+            out.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``, one line per record, controls escaped.
+
+    The worker's ``--log-format text``. Messages carry directory data
+    (names, addresses): whatever they hold, a record stays one line.
+    Tracebacks keep their own line breaks and nothing else.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        escaped = logging.makeLogRecord(record.__dict__)
+        escaped.message = escape_controls(record.message)
+        return super().formatMessage(escaped)
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return escape_controls(super().formatException(ei), keep_newlines=True)

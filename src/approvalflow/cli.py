@@ -38,7 +38,7 @@ from babel import numbers as babel_numbers
 
 from approvalflow import i18n
 from approvalflow._health import HealthReport, backlog_record
-from approvalflow._observe import JsonFormatter
+from approvalflow._observe import JsonFormatter, TextFormatter
 from approvalflow._outputs import open_output, store_files
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
@@ -1058,9 +1058,7 @@ def _configure_logging(level: str, fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
+        handler.setFormatter(TextFormatter())
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 

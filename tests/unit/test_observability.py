@@ -6,6 +6,7 @@ as the global meter provider the way a host installs its own exporter.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from approvalflow import (
     Worker,
     connect,
 )
-from approvalflow._observe import JsonFormatter
+from approvalflow._observe import JsonFormatter, TextFormatter
 from approvalflow.ports import TemporaryDeliveryError
 from approvalflow.testing import (
     ControllableClock,
@@ -231,3 +232,59 @@ def test_the_json_format_puts_the_context_in_fields() -> None:
     assert line["time"].endswith("+00:00")
     assert "args" not in line
     assert "msg" not in line
+
+
+def test_text_logs_keep_one_line_per_record_whatever_the_directory_holds() -> None:
+    directory = make_directory()
+    forged = "marc@acme.example\r\n2026-01-01 00:00:00 INFO approvalflow: all fine"
+    directory.client_users["c2"] = attrs.evolve(
+        directory.client_users["c2"], email=forged, name="Marc \x1b[2J\x1b[31mRed"
+    )
+    directory.link("acme", "c2", notify=True)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    logger = logging.getLogger("approvalflow")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with connect(
+            "memory://",
+            directory=directory,
+            clock=ControllableClock(START),
+            mailer=RecordingMailer(),
+            links=StaticLinks(),
+            composer=FixedComposer(),
+        ) as app:
+            app.request_approval("d1", by="f1")
+            app.notifier(worker="w").run_once()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    text = stream.getvalue()
+    lines = text.splitlines()
+    assert any("refused" in line and "marc@acme" in line for line in lines), text
+    # Each record is one line that starts with its own time stamp: the
+    # address's line break did not start a forged record.
+    assert all(line[:4].isdigit() for line in lines), lines
+    assert "\x1b" not in text
+    assert "\\r\\n2026-01-01" in text
+
+
+def test_the_worker_text_format_escapes_controls() -> None:
+    from approvalflow.cli import _configure_logging  # noqa: PLC0415
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        _configure_logging("info", "text")
+        (handler,) = root.handlers
+        assert isinstance(handler.formatter, TextFormatter)
+        record = logging.LogRecord(
+            "approvalflow.delivery", logging.INFO, __file__, 1, "to %s", ("a\nb",), None
+        )
+        assert handler.formatter.format(record).endswith("to a\\nb")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
