@@ -40,13 +40,17 @@ from typing import Any
 __all__ = [
     "BUNDLE_FORMAT",
     "LOG_START",
+    "MAX_BUNDLE_BYTES",
+    "BundleError",
     "ChainRecord",
     "Finding",
     "Report",
     "StoredRecord",
     "event_hash",
+    "load_bundle",
     "log_hash",
     "main",
+    "parse_bundle",
     "stream_hash",
     "stream_start",
     "verify",
@@ -332,41 +336,169 @@ def _check_link(
         )
 
 
+class BundleError(ValueError):
+    """A file that is not a readable audit bundle: it says where and why."""
+
+
+#: The largest bundle read (bytes); a larger file is refused unread.
+MAX_BUNDLE_BYTES = 2 * 1024**3
+#: Notification ids, versions and checkpoints are 64-bit integers.
+_MAX_INT = 2**63 - 1
+_HASH = frozenset("0123456789abcdef")
+
+
+def _refuse_constant(name: str) -> Any:
+    msg = f"{name} is not a number a bundle can hold"
+    raise BundleError(msg)
+
+
+def _refuse_float(text: str) -> Any:
+    msg = f"{text} is not an integer: a bundle holds whole numbers only"
+    raise BundleError(msg)
+
+
+def load_bundle(path: str) -> dict[str, Any]:
+    """Read the bundle file at ``path``, refusing what no bundle can be.
+
+    Only a regular file of at most :data:`MAX_BUNDLE_BYTES` is read (not a
+    device or FIFO that never ends); NaN, infinities, fractions and deep
+    nesting are refused. Raises :class:`BundleError` (or
+    ``OSError`` for a file that cannot be opened).
+    """
+    import os  # noqa: PLC0415 - only the command line reads files
+    import stat  # noqa: PLC0415
+
+    with open(path, "rb") as handle:  # noqa: PTH123 - stdlib only
+        found = os.fstat(handle.fileno())
+        if not stat.S_ISREG(found.st_mode):
+            msg = "not a regular file (a bundle is a .json file)"
+            raise BundleError(msg)
+        if found.st_size > MAX_BUNDLE_BYTES:
+            msg = f"{found.st_size} bytes, more than a bundle may have"
+            raise BundleError(msg)
+        data = handle.read(MAX_BUNDLE_BYTES + 1)
+    return parse_bundle(data)
+
+
+def parse_bundle(data: bytes | str) -> dict[str, Any]:
+    """Decode a bundle's JSON text; :class:`BundleError` if it cannot be one."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            msg = f"not UTF-8 text ({exc})"
+            raise BundleError(msg) from exc
+    try:
+        bundle = json.loads(
+            data, parse_constant=_refuse_constant, parse_float=_refuse_float
+        )
+    except BundleError:
+        raise
+    except RecursionError as exc:
+        # json's decoder counts its depth and stops here: a bundle is four
+        # levels deep, so this is a hostile file.
+        msg = "nested too deeply to be a bundle"
+        raise BundleError(msg) from exc
+    except ValueError as exc:
+        msg = f"not JSON ({exc})"
+        raise BundleError(msg) from exc
+    if not isinstance(bundle, dict):
+        msg = f"the top level is a JSON {type(bundle).__name__}, not an object"
+        raise BundleError(msg)
+    return bundle
+
+
+def _field(item: Any, where: str, name: str, kind: type) -> Any:
+    if not isinstance(item, dict):
+        msg = f"{where} is a JSON {type(item).__name__}, not an object"
+        raise BundleError(msg)
+    if name not in item:
+        msg = f"{where} has no {name!r}"
+        raise BundleError(msg)
+    value = item[name]
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            msg = f"{where}.{name} is {value!r:.60}, not an integer"
+            raise BundleError(msg)
+        if not -_MAX_INT - 1 <= value <= _MAX_INT:
+            msg = f"{where}.{name} is out of the 64-bit range"
+            raise BundleError(msg)
+    elif not isinstance(value, kind):
+        msg = f"{where}.{name} is {value!r:.60}, not a {kind.__name__}"
+        raise BundleError(msg)
+    return value
+
+
+def _hash(item: Any, where: str, name: str) -> str:
+    value = str(_field(item, where, name, str))
+    if len(value) != 64 or not _HASH.issuperset(value):
+        msg = f"{where}.{name} is not a SHA-256 hash (64 lowercase hex digits)"
+        raise BundleError(msg)
+    return value
+
+
+def _records(bundle: dict[str, Any], name: str) -> list[Any]:
+    items = bundle.get(name)
+    if not isinstance(items, list):
+        msg = f"{name!r} is missing or not a list"
+        raise BundleError(msg)
+    return items
+
+
 def verify_bundle(bundle: dict[str, Any], expected_head: str | None = None) -> Report:
-    """Verify an exported bundle (see :data:`BUNDLE_FORMAT`)."""
-    if bundle.get("format") != BUNDLE_FORMAT:
+    """Verify an exported bundle (see :data:`BUNDLE_FORMAT`).
+
+    Raises :class:`BundleError` (a ``ValueError``) for anything that is not
+    a bundle of that format, saying where: a hostile file is refused, never
+    half-checked.
+    """
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         msg = f"not an audit bundle of format {BUNDLE_FORMAT!r}"
-        raise ValueError(msg)
-    events: Sequence[dict[str, Any]] = bundle["events"]
-    stored = [
-        StoredRecord(
-            int(e["notification_id"]),
-            str(e["originator_id"]),
-            int(e["originator_version"]),
-            str(e["topic"]),
-            base64.b64decode(e["state"]),
+        raise BundleError(msg)
+    stored = []
+    for i, e in enumerate(_records(bundle, "events")):
+        where = f"events[{i}]"
+        try:
+            state = base64.b64decode(_field(e, where, "state", str), validate=True)
+        except ValueError as exc:
+            msg = f"{where}.state is not base64 ({exc})"
+            raise BundleError(msg) from exc
+        stored.append(
+            StoredRecord(
+                _field(e, where, "notification_id", int),
+                _field(e, where, "originator_id", str),
+                _field(e, where, "originator_version", int),
+                _field(e, where, "topic", str),
+                state,
+            )
         )
-        for e in events
-    ]
-    chain = [
-        ChainRecord(
-            int(c["notification_id"]),
-            str(c["originator_id"]),
-            int(c["originator_version"]),
-            str(c["topic"]),
-            str(c["event_hash"]),
-            str(c["stream_hash"]),
-            str(c["log_hash"]),
+    chain = []
+    for i, c in enumerate(_records(bundle, "chain")):
+        where = f"chain[{i}]"
+        chain.append(
+            ChainRecord(
+                _field(c, where, "notification_id", int),
+                _field(c, where, "originator_id", str),
+                _field(c, where, "originator_version", int),
+                _field(c, where, "topic", str),
+                _hash(c, where, "event_hash"),
+                _hash(c, where, "stream_hash"),
+                _hash(c, where, "log_hash"),
+            )
         )
-        for c in bundle["chain"]
-    ]
+    checkpoint = 0
+    if "checkpoint" in bundle:
+        checkpoint = _field(bundle, "the bundle", "checkpoint", int)
+    recorded_head = None
+    if "head" in bundle:
+        head = _field(bundle, "the bundle", "head", dict)
+        recorded_head = _hash(head, "head", "log_hash") if "log_hash" in head else None
     report = verify(
-        stored,
-        chain,
-        checkpoint=int(bundle.get("checkpoint", 0)),
+        sorted(stored, key=lambda r: r.notification_id),
+        sorted(chain, key=lambda r: r.notification_id),
+        checkpoint=checkpoint,
         expected_head=expected_head,
     )
-    recorded_head = bundle.get("head", {}).get("log_hash")
     if recorded_head is not None and recorded_head != report.head:
         report.findings.append(
             Finding(
@@ -396,10 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: audit_verify.py BUNDLE.json [--head HASH]", file=sys.stderr)
         return 2
     try:
-        with open(args[0], encoding="utf-8") as handle:  # noqa: PTH123 - stdlib only
-            bundle = json.load(handle)
-        report = verify_bundle(bundle, head)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        report = verify_bundle(load_bundle(args[0]), head)
+    except (OSError, ValueError) as exc:
         print(f"cannot read {args[0]!r} as an audit bundle: {exc}", file=sys.stderr)
         return 2
     for line in report.lines():

@@ -429,13 +429,12 @@ def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -
     Exits 0 when the history verifies, 1 when something was modified,
     deleted, inserted, reordered or given another topic (each is listed).
     """
-    from approvalflow.audit_verify import verify_bundle  # noqa: PLC0415
+    from approvalflow.audit_verify import load_bundle, verify_bundle  # noqa: PLC0415
 
     if bundle is not None:
         try:
-            with Path(bundle).open(encoding="utf-8") as handle:
-                report = verify_bundle(json.load(handle), head)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            report = verify_bundle(load_bundle(bundle), head)
+        except (OSError, ValueError) as exc:
             msg = f"cannot read {bundle!r} as an audit bundle: {exc}"
             raise click.ClickException(msg) from exc
         documents: dict[str, str | None] = {}
