@@ -56,13 +56,32 @@ class Authorization:
         user = self.directory.client_user(user_id)
         linked = {link.user_id for link in self.directory.account_links(account_id)}
         if user is None or user_id not in linked:
-            raise NotAuthorizedError(
-                user_id,
-                action,
-                f"only client users linked to account {account_id!r} can "
-                "approve or reject its documents",
-            )
+            raise self.not_theirs(user_id, action)
         return Actor(user.user_id, user.name, ActorRole.CLIENT_USER)
+
+    @staticmethod
+    def not_theirs(user_id: str, action: str) -> NotAuthorizedError:
+        """The one refusal for a document that is not the user's to act on.
+
+        The same for another account's document and for one that does not
+        exist, and naming neither the document's account nor whether it
+        exists: a client must not learn of other clients' documents from
+        how they are refused.
+        """
+        return NotAuthorizedError(
+            user_id,
+            action,
+            "client users act only on documents of the accounts they are linked to",
+        )
+
+    def account_of(self, document_id: str, user_id: str, action: str) -> str:
+        """The document's account now; a firm member alone learns it is unknown."""
+        document = self.directory.document(document_id)
+        if document is not None:
+            return document.facts.account_id
+        if self.directory.firm_member(user_id) is not None:
+            raise UnknownDocumentError(document_id)
+        raise self.not_theirs(user_id, action)
 
     def firm_member_or_linked_client(
         self, user_id: str, account_id: str, action: str

@@ -289,7 +289,7 @@ class Commands:
         uid = check_identifier("by", by)
         loaded = self.log.load(doc_id)
         actor = self.auth.firm_member_or_linked_client(
-            uid, self._invoice_account(doc_id, loaded), "mark invoices paid"
+            uid, self._invoice_account(doc_id, loaded, uid), "mark invoices paid"
         )
         load = self._loaded_once(doc_id, "mark the invoice paid for", loaded)
 
@@ -308,6 +308,7 @@ class Commands:
         doc_id = check_identifier("document_id", document_id)
         activity = _activity_kind(kind)
         uid = check_identifier("by", by)
+        self.auth.account_of(doc_id, uid, "record activity")
         facts = self.auth.document(doc_id)
         actor = self.auth.firm_member_or_linked_client(
             uid, facts.account_id, "record activity"
@@ -328,8 +329,9 @@ class Commands:
         doc_id = check_identifier("document_id", document_id)
         text = check_optional_text("comment", comment, max_length=MAX_COMMENT)
         loaded = self.log.load(doc_id)
+        uid = check_identifier("by", by)
         actor = self.auth.linked_client(
-            check_identifier("by", by), self._account_of(doc_id, loaded), "approve"
+            uid, self._account_of(doc_id, loaded, uid, "approve"), "approve"
         )
         load = self._loaded_once(doc_id, "approve", loaded)
 
@@ -353,8 +355,9 @@ class Commands:
         doc_id = check_identifier("document_id", document_id)
         rejection = Rejection(reasons=reasons, comment=comment)
         loaded = self.log.load(doc_id)
+        uid = check_identifier("by", by)
         actor = self.auth.linked_client(
-            check_identifier("by", by), self._account_of(doc_id, loaded), "reject"
+            uid, self._account_of(doc_id, loaded, uid, "reject"), "reject"
         )
         load = self._loaded_once(doc_id, "reject", loaded)
 
@@ -417,18 +420,24 @@ class Commands:
         return aggregate
 
     def _invoice_account(
-        self, document_id: str, aggregate: ApprovalRequest | None
+        self, document_id: str, aggregate: ApprovalRequest | None, user_id: str
     ) -> str:
         """The account whose clients pay the document's invoice: the lock's."""
         lock = aggregate.invoice if aggregate is not None else None
         if lock is not None and lock.account_id is not None:
             return lock.account_id
-        return self._account_of(document_id, aggregate)
+        return self._account_of(document_id, aggregate, user_id, "mark invoices paid")
 
-    def _account_of(self, document_id: str, aggregate: ApprovalRequest | None) -> str:
+    def _account_of(
+        self,
+        document_id: str,
+        aggregate: ApprovalRequest | None,
+        user_id: str,
+        action: str,
+    ) -> str:
         if aggregate is not None and aggregate.current_cycle is not None:
             return aggregate.current_cycle.document.account_id
-        return self.auth.document(document_id).account_id
+        return self.auth.account_of(document_id, user_id, action)
 
     def _loaded_once(
         self, document_id: str, action: str, aggregate: ApprovalRequest | None

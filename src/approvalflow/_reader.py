@@ -10,15 +10,13 @@ a time; anyone else is refused. The Directory is asked at every call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-
-import attrs
 
 from approvalflow._authorization import Authorization
 from approvalflow._queries import AccountPending, ClientView, DocumentStatus, Queries
 from approvalflow.domain.aggregate import Cycle
-from approvalflow.domain.errors import NotAuthorizedError, UnknownDocumentError
+from approvalflow.domain.errors import NotAuthorizedError
 from approvalflow.domain.validation import check_identifier
 from approvalflow.domain.values import ActorRole
 from approvalflow.history import HistoryEntry
@@ -27,6 +25,10 @@ from approvalflow.readmodels.documents import DocumentRow, Page
 from approvalflow.readmodels.rejections import RejectionRow
 
 __all__ = ["UserQueries"]
+
+#: Events a client's history and audit trail leave out: approvalflow's own
+#: bookkeeping of who was told what, at which address, with what answer.
+_FIRM_ONLY_EVENTS = frozenset({"Notified"})
 
 
 class UserQueries:
@@ -78,9 +80,14 @@ class UserQueries:
         if self._role() is ActorRole.FIRM_MEMBER:
             return doc_id
         document = self._auth.directory.document(doc_id)
-        if document is None:
-            raise UnknownDocumentError(doc_id)
-        if not document.client_visible or not self._linked(document.facts.account_id):
+        # One refusal, whether the document is another account's, hidden from
+        # clients or unknown: how a client is refused tells nothing of other
+        # clients' documents.
+        if (
+            document is None
+            or not document.client_visible
+            or not self._linked(document.facts.account_id)
+        ):
             raise NotAuthorizedError(
                 self.user_id,
                 action,
@@ -116,8 +123,18 @@ class UserQueries:
         return self._queries.cycles(self._document(document_id, "see the requests of"))
 
     def history(self, document_id: str) -> tuple[HistoryEntry, ...]:
-        """:meth:`Approvals.history`, for a document this user may see."""
-        return self._queries.history(self._document(document_id, "see the history of"))
+        """:meth:`Approvals.history`, for a document this user may see.
+
+        A client does not see approvalflow's delivery bookkeeping (who was
+        told, at which address, what a mail server answered): it names
+        firm members and other client users.
+        """
+        entries = self._queries.history(
+            self._document(document_id, "see the history of")
+        )
+        if self._role() is ActorRole.FIRM_MEMBER:
+            return entries
+        return tuple(e for e in entries if e.event not in _FIRM_ONLY_EVENTS)
 
     def audit_trail(
         self,
@@ -126,12 +143,18 @@ class UserQueries:
         language: str | None = None,
         time_zone: str | None = None,
     ) -> tuple[AuditRow, ...]:
-        """:meth:`Approvals.audit_trail`, for a document this user may see."""
-        return self._queries.audit_trail(
+        """:meth:`Approvals.audit_trail`, for a document this user may see.
+
+        Without delivery bookkeeping for a client, as :meth:`history`.
+        """
+        rows = self._queries.audit_trail(
             self._document(document_id, "see the audit trail of"),
             language=language,
             time_zone=time_zone,
         )
+        if self._role() is ActorRole.FIRM_MEMBER:
+            return rows
+        return tuple(r for r in rows if r.event not in _FIRM_ONLY_EVENTS)
 
     def rejection_reasons(self, document_id: str) -> tuple[RejectionRow, ...]:
         """:meth:`Approvals.rejection_reasons`, for a document this user may see."""
@@ -171,10 +194,13 @@ class UserQueries:
                 )
         else:
             self._account(account_id, "see the recent documents of")
-        page = self._queries.recent(
-            filters=filters, account_id=account_id, limit=limit, after=after
+        return self._paged(
+            lambda cursor, size: self._queries.recent(
+                filters=filters, account_id=account_id, limit=size, after=cursor
+            ),
+            limit,
+            after,
         )
-        return attrs.evolve(page, rows=self._visible(page.rows))
 
     def approvals_tab(
         self,
@@ -186,10 +212,47 @@ class UserQueries:
     ) -> Page:
         """:meth:`Approvals.approvals_tab`, for an account this user may see."""
         self._account(account_id, "see the Approvals tab of")
-        page = self._queries.approvals_tab(
-            account_id, filters=filters, limit=limit, after=after
+        return self._paged(
+            lambda cursor, size: self._queries.approvals_tab(
+                account_id, filters=filters, limit=size, after=cursor
+            ),
+            limit,
+            after,
         )
-        return attrs.evolve(page, rows=self._visible(page.rows))
+
+    def _paged(
+        self,
+        fetch: Callable[[str | None, int], Page],
+        limit: int,
+        after: str | None,
+    ) -> Page:
+        """A page of ``limit`` rows this user may see, filtered before paging.
+
+        A client's page is filled from as many of the firm's pages as it
+        takes, and its cursor points after the last row *shown*: a cursor
+        after a hidden row would carry that document's id and time.
+        """
+        first = fetch(after, limit)
+        if self._role() is ActorRole.FIRM_MEMBER:
+            return first
+        shown: list[DocumentRow] = []
+        page, cursor = first, after
+        while True:
+            visible = self._visible(page.rows)
+            for row in visible:
+                shown.append(row)
+                if len(shown) == limit:
+                    at = page.rows.index(row)
+                    if at == len(page.rows) - 1:
+                        return Page(tuple(shown), page.next_cursor)
+                    # The firm's page went on past this row: ask for it to
+                    # end here, for a cursor right after a row shown.
+                    upto = fetch(cursor, at + 1)
+                    return Page(tuple(shown), upto.next_cursor)
+            if page.next_cursor is None:
+                return Page(tuple(shown), None)
+            cursor = page.next_cursor
+            page = fetch(cursor, limit)
 
     def approvals_tab_as_of(
         self, account_id: str, at: datetime

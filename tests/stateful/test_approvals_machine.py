@@ -165,7 +165,8 @@ class ApprovalsMachine(RuleBasedStateMachine):
 
     def decision_error(self, doc: str, user: str) -> type[ApprovalFlowError] | None:
         if doc not in ACCOUNT:
-            return UnknownDocumentError
+            # Only a firm member learns that a document does not exist.
+            return UnknownDocumentError if user in FIRM else NotAuthorizedError
         if user not in LINKED[ACCOUNT[doc]]:
             return NotAuthorizedError
         if not self.model[doc].pending:
@@ -380,7 +381,7 @@ class ApprovalsMachine(RuleBasedStateMachine):
         model = self.model[doc]
         expected: type[ApprovalFlowError] | None = None
         if doc not in ACCOUNT:
-            expected = UnknownDocumentError
+            expected = UnknownDocumentError if user in FIRM else NotAuthorizedError
         elif user not in FIRM and user not in LINKED[ACCOUNT[doc]]:
             expected = NotAuthorizedError
         if expected is None:
@@ -404,7 +405,7 @@ class ApprovalsMachine(RuleBasedStateMachine):
     def record_activity(self, doc: str, user: str, kind: str) -> None:
         expected: type[ApprovalFlowError] | None = None
         if doc not in ACCOUNT:
-            expected = UnknownDocumentError
+            expected = UnknownDocumentError if user in FIRM else NotAuthorizedError
         elif user not in FIRM and user not in LINKED[ACCOUNT[doc]]:
             expected = NotAuthorizedError
         self.run(expected, lambda: self.app.record_activity(doc, kind=kind, by=user))

@@ -10,6 +10,7 @@ its own.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,13 @@ from typing import Any
 import attrs
 import pytest
 
-from approvalflow import Approvals, ClientUser, NotAuthorizedError, connect
+from approvalflow import (
+    Approvals,
+    ClientUser,
+    DocumentFacts,
+    NotAuthorizedError,
+    connect,
+)
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 from tests.helpers import START, make_directory, stored_records
 
@@ -87,8 +94,12 @@ def directory() -> InMemoryDirectory:
 
 
 @pytest.fixture
-def app(directory: InMemoryDirectory) -> Iterator[Approvals]:
-    clock = ControllableClock(START)
+def clock() -> ControllableClock:
+    return ControllableClock(START)
+
+
+@pytest.fixture
+def app(directory: InMemoryDirectory, clock: ControllableClock) -> Iterator[Approvals]:
     with connect("memory://", directory=directory, clock=clock) as app:
         app.request_approval("d1", by="f1")
         app.request_approval("d3", by="f1")
@@ -156,3 +167,90 @@ def test_a_document_that_moved_accounts(
     with pytest.raises(NotAuthorizedError):
         app.approve("d1", by="g1")
     app.approve("d1", by="c1")
+
+
+def _decoded(cursor: str | None) -> str:
+    return "" if cursor is None else base64.urlsafe_b64decode(cursor).decode()
+
+
+@pytest.mark.parametrize("lists", ["recent", "approvals_tab"])
+def test_a_clients_pages_and_cursors_never_name_a_hidden_document(
+    app: Approvals, directory: InMemoryDirectory, clock: ControllableClock, lists: str
+) -> None:
+    # Hidden documents of acme's, the most recent ones, between visible ones.
+    hidden = []
+    for i in range(6):
+        clock.advance(minutes=1)
+        doc = f"secret-{i}"
+        facts = DocumentFacts(doc, "acme", f"Secret {i}", "pdf", "Anna")
+        # Requested while the client could see it, then hidden by the firm:
+        # on the Approvals tab as well as the recent list.
+        directory.add_document(facts)
+        app.request_approval(doc, by="f1")
+        directory.add_document(facts, client_visible=False)
+        hidden.append(doc)
+        if i % 2:
+            clock.advance(minutes=1)
+            app.record_activity("d1", kind="modified", by="f1")
+    queries = app.queries_for("c1")
+
+    def page(after: str | None, limit: int) -> Any:
+        if lists == "recent":
+            return queries.recent(account_id="acme", limit=limit, after=after)
+        return queries.approvals_tab("acme", limit=limit, after=after)
+
+    firm_rows = (
+        app.recent(account_id="acme", limit=100)
+        if lists == "recent"
+        else app.approvals_tab("acme", limit=100)
+    ).rows
+    expected = [r.document_id for r in firm_rows if r.document_id not in hidden]
+    assert expected, "the client has documents to see"
+    for limit in (1, 2, 3):
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(50):
+            got = page(cursor, limit)
+            assert len(got.rows) <= limit
+            seen += [r.document_id for r in got.rows]
+            assert not any(h in _decoded(got.next_cursor) for h in hidden)
+            if got.next_cursor is None:
+                break
+            assert len(got.rows) == limit  # a page is full unless it is the last
+            cursor = got.next_cursor
+        assert seen == expected, limit
+
+
+def test_a_clients_history_and_trail_leave_out_who_else_was_told(
+    directory: InMemoryDirectory,
+) -> None:
+    from approvalflow.testing import (  # noqa: PLC0415
+        FixedComposer,
+        RecordingMailer,
+        StaticLinks,
+    )
+
+    directory.link("acme", "c2", notify=True)
+    with connect(
+        "memory://",
+        directory=directory,
+        clock=ControllableClock(START),
+        mailer=RecordingMailer(),
+        links=StaticLinks(),
+        composer=FixedComposer(),
+    ) as app:
+        app.request_approval("d1", by="f1")
+        app.notifier(worker="w").run_once()
+        app.approve("d1", by="c1")
+        app.notifier(worker="w").run_once()
+        firm = app.queries_for("f1").history("d1")
+        assert any(e.event == "Notified" for e in firm)
+        for view in (
+            [repr(e) for e in app.queries_for("c1").history("d1")],
+            [repr(r) for r in app.queries_for("c1").audit_trail("d1")],
+        ):
+            text = "\n".join(view)
+            assert "Approved" in text
+            # Who requested is shown; whom else approvalflow told, and where, not.
+            for other in ("marc", "@", "notified"):
+                assert other not in text.lower(), (other, text)

@@ -245,7 +245,9 @@ def test_only_linked_client_users_decide(app: Approvals, user: str) -> None:
         app,
         NotAuthorizedError,
         lambda: app.reject("d1", by=user, reasons=["no"]),
-        "linked to account 'acme'",
+        # The refusal names no account: it is the same for a document that
+        # does not exist (test_a_client_cannot_tell_...).
+        "documents of the accounts they are linked to",
     )
     assert app.status("d1").state is ApprovalState.PENDING
 
@@ -320,12 +322,54 @@ def test_marking_paid_without_a_lock_is_refused(app: Approvals) -> None:
 
 def test_unknown_document_is_refused(app: Approvals) -> None:
     refused(app, UnknownDocumentError, lambda: app.request_approval("nope", by="f1"))
-    refused(app, UnknownDocumentError, lambda: app.approve("nope", by="c1"))
+    # A client is refused as for another account's document (see below).
+    refused(app, NotAuthorizedError, lambda: app.approve("nope", by="c1"))
     refused(
         app,
         UnknownDocumentError,
         lambda: app.lock_to_invoice("nope", invoice_id="I", by="f1"),
     )
+    refused(
+        app,
+        UnknownDocumentError,
+        lambda: app.record_activity("nope", kind="sent", by="f1"),
+    )
+
+
+def test_a_client_cannot_tell_a_missing_document_from_another_accounts(
+    app: Approvals,
+) -> None:
+    app.request_approval("g-doc", by="f1")  # globex's; c1 is acme's
+    commands: dict[str, Callable[[str], object]] = {
+        "approve": lambda doc: app.approve(doc, by="c1"),
+        "reject": lambda doc: app.reject(doc, by="c1", reasons=["No"]),
+        "mark paid": lambda doc: app.mark_invoice_paid(doc, invoice_id="I", by="c1"),
+        "activity": lambda doc: app.record_activity(doc, kind="downloaded", by="c1"),
+    }
+    for name, command in commands.items():
+        answers = []
+        for doc in ("g-doc", "no-such-doc"):
+            with pytest.raises(ApprovalFlowError) as caught:
+                command(doc)
+            answers.append((type(caught.value), str(caught.value)))
+        assert answers[0] == answers[1], name
+        assert answers[0][0] is NotAuthorizedError
+        assert "globex" not in answers[0][1]
+    queries = app.queries_for("c1")
+    asks: list[Callable[[str], object]] = [
+        queries.status,
+        queries.history,
+        queries.client_view,
+        queries.cycles,
+    ]
+    for ask in asks:
+        answers = []
+        for doc in ("g-doc", "no-such-doc"):
+            with pytest.raises(ApprovalFlowError) as caught:
+                ask(doc)
+            answers.append((type(caught.value), str(caught.value)))
+        assert answers[0] == answers[1]
+        assert answers[0][0] is NotAuthorizedError
 
 
 def test_hidden_document_is_refused(app: Approvals) -> None:
