@@ -98,6 +98,14 @@ def test_the_metadata_names_the_project_its_pythons_and_its_licence(
     )
     assert running in headers["Classifier"]
     assert headers["Requires-Python"] == [">=3.11"]
+    # The platforms: Linux is tested; macOS and Windows are expected to work
+    # (nothing POSIX-only at import: tests/unit/test_portable_imports.py).
+    systems = {c for c in headers["Classifier"] if c.startswith("Operating System")}
+    assert systems == {
+        "Operating System :: POSIX :: Linux",
+        "Operating System :: MacOS",
+        "Operating System :: Microsoft :: Windows",
+    }
 
 
 def test_the_postgres_extra_leaves_psycopgs_implementation_to_the_application(
