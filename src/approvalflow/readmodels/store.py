@@ -29,14 +29,13 @@ readmodels.base.ReadModel.apply`.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import filelock
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 
 from approvalflow._chain import AuditChain
@@ -716,10 +715,9 @@ def sqlite_store(
     """The read models in the SQLite database of the events.
 
     ``path`` is the database file (``None`` in memory): a rebuild locks a
-    file beside it (``<file>-rebuild.lock``, removed when done) so two
-    processes cannot rebuild at once; the operating system releases the lock
-    if the process dies. The write transaction holds commands back during a
-    rebuild's switch.
+    file beside it (``<file>-rebuild.lock``) so two processes cannot rebuild
+    at once; the operating system releases the lock if the process dies.
+    The write transaction holds commands back during a rebuild's switch.
     """
     return ReadModelStore(
         SQLiteBackend(datastore),
@@ -755,33 +753,28 @@ def postgres_store(
 
 
 def file_lock(path: Path) -> Callable[[], contextlib.AbstractContextManager[bool]]:
-    """An exclusive, non-blocking lock on ``path``, removed when released."""
+    """An exclusive, non-blocking lock on the file ``path``, for every process.
+
+    ``filelock`` takes the operating system's lock (``flock`` on POSIX,
+    ``msvcrt`` on Windows), which dies with its process. The file may stay
+    after release: on POSIX removing it would let two processes lock two
+    different files of the same name.
+    """
 
     @contextlib.contextmanager
     def lock() -> Iterator[bool]:
-        while True:
-            handle = path.open("a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                yield False
-                return
-            # The file may have been removed by a holder releasing it after
-            # we opened it: then this lock guards nothing; take a new file.
-            try:
-                same = path.stat().st_ino == os.fstat(handle.fileno()).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                break
-            handle.close()
+        # A new lock object per attempt: one object is re-entrant in its own
+        # thread, and a second rebuild in the same process must be refused.
+        file = filelock.FileLock(path)
+        try:
+            file.acquire(timeout=0)
+        except filelock.Timeout:
+            yield False
+            return
         try:
             yield True
         finally:
-            # Removed while still locked, so nobody locks a stale file.
-            path.unlink(missing_ok=True)
-            handle.close()
+            file.release()
 
     return lock
 
