@@ -22,6 +22,7 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import OriginatorVersionError
 
 from approvalflow import i18n
 from approvalflow._log import ApprovalLog
@@ -207,10 +208,13 @@ class Queries:
     def history(self, document_id: str) -> tuple[HistoryEntry, ...]:
         """See :meth:`Approvals.history`."""
         doc_id = check_identifier("document_id", document_id)
-        return tuple(
-            history_entry(event)
-            for event in self.log.events.get(approval_request_id(doc_id))
-        )
+        events = list(self.log.events.get(approval_request_id(doc_id)))
+        for expected, event in enumerate(events, start=1):
+            # A missing version is an event deleted outside approvalflow: a
+            # history with a hole would read as a true one.
+            if event.originator_version != expected:
+                raise OriginatorVersionError(expected, event.originator_version)
+        return tuple(history_entry(event) for event in events)
 
     # -- lists -------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.utils import TopicError
 
 from approvalflow.domain.errors import (
     ApprovalFlowError,
@@ -45,10 +47,27 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+#: What an edited store looks like when its events are read back: a topic
+#: that names no event class, or a document's versions out of sequence.
+_EDITED = (TopicError, OriginatorVersionError)
+
+
 def store_error(exc: BaseException) -> StoreError | None:
     """The typed error for a database failure, or ``None`` if it is not one."""
-    if isinstance(exc, ApprovalFlowError) or not isinstance(exc, _driver_errors()):
+    if isinstance(exc, ApprovalFlowError):
         return None
+    if isinstance(exc, _EDITED):
+        return StoreCorruptError(
+            f"a document's recorded events cannot be read back ({exc}): the "
+            "store was changed outside approvalflow; run `approvalflow audit "
+            "verify` to see what changed, and restore the store from a backup"
+        )
+    if not isinstance(exc, _driver_errors()):
+        return None
+    return _database_error(exc)
+
+
+def _database_error(exc: BaseException) -> StoreError:
     text = str(exc).strip() or type(exc).__name__
     lowered = text.lower()
     if "readonly" in lowered or "read-only" in lowered:

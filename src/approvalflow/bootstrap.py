@@ -312,10 +312,19 @@ def _sqlite_env(path: str, *, create: bool, read_only: bool) -> dict[str, str]:
             "SQLITE_LOCK_TIMEOUT": _SQLITE_LOCK_TIMEOUT,
         }
     file = Path(path).expanduser()
-    if not file.parent.is_dir():
+    try:
+        folder = file.parent.is_dir()
+        exists = file.is_file() and file.stat().st_size > 0
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        shown = path if len(path) <= 200 else f"{path[:100]}...{path[-60:]}"
+        msg = (
+            f"cannot open SQLite file {shown!r} ({exc.strerror}); write the path "
+            "of a file the file system can name"
+        )
+        raise ConfigurationError(msg) from exc
+    if not folder:
         msg = f"cannot open SQLite file {path!r}: no folder {str(file.parent)!r}"
         raise ConfigurationError(msg)
-    exists = file.is_file() and file.stat().st_size > 0
     if exists:
         _check_is_a_store(file)
     elif not create or read_only:

@@ -332,13 +332,17 @@ def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> A
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError as exc:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        # In UTC now: a moment at the calendar's very edge in another zone
+        # (0001-01-01T00:00+14:00) has no UTC time to compare with.
+        moment.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         msg = (
-            f"{value!r} is not an ISO date or date-time, e.g. 2026-11-01 or "
-            "2026-11-01T09:30+01:00"
+            f"{value!r} is not an ISO date or date-time between the years 1 and "
+            "9999 in UTC, e.g. 2026-11-01 or 2026-11-01T09:30+01:00"
         )
         raise click.BadParameter(msg, param=param) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 @audit.command("log")

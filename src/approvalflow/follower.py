@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from approvalflow._store_errors import store_error
+
 __all__ = ["EventLog", "LogFollower", "read_events"]
 
 log = logging.getLogger("approvalflow.follower")
@@ -41,7 +43,18 @@ def read_events(app: EventLog, after: int, limit: int) -> list[tuple[int, Any]]:
     notifications = app.recorder.select_notifications(
         start=after, limit=limit, inclusive_of_start=False
     )
-    return [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+    events = []
+    for n in notifications:
+        try:
+            events.append((n.id, app.mapper.to_domain_event(n)))
+        except Exception as exc:
+            typed = store_error(exc)
+            if typed is None:
+                raise
+            # Where it is, so an operator can look at it (and the chain).
+            msg = f"event #{n.id} (topic {n.topic!r}): {typed}"
+            raise type(typed)(msg) from exc
+    return events
 
 
 class LogFollower:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,8 @@ import pytest
 
 from approvalflow import (
     ApprovalState,
+    ConfigurationError,
+    InvalidInputError,
     NotAStoreError,
     StoreError,
     StoreNotFoundError,
@@ -234,3 +238,75 @@ def test_a_plain_path_with_url_characters_is_that_file(
     # Nothing but the two stores and SQLite's files beside them.
     made = {p.name.partition(".sqlite3")[0] for p in tmp_path.iterdir()}
     assert made == {name.partition(".sqlite3")[0], "approvals"}
+
+
+def test_a_store_edited_to_unreadable_is_a_clear_error_for_every_command(
+    store: Path,
+) -> None:
+    with connect(
+        f"sqlite:///{store}", directory=make_directory(), clock=ControllableClock(START)
+    ) as app:
+        app.approve("d1", by="c1")
+        app.request_approval("d2", by="f1")
+        app.approve("d2", by="c1")
+    with sqlite3.connect(store) as conn:
+        # d1's approval given a topic no release has; d2's request deleted.
+        conn.execute(
+            "UPDATE stored_events SET topic = 'approvalflow:Nope.Gone'"
+            " WHERE topic LIKE '%Approved' AND rowid = (SELECT min(rowid)"
+            " FROM stored_events WHERE topic LIKE '%Approved')"
+        )
+        conn.execute(
+            "DELETE FROM stored_events WHERE topic LIKE '%Requested'"
+            " AND rowid = (SELECT max(rowid) FROM stored_events"
+            " WHERE topic LIKE '%Requested')"
+        )
+    worker = (
+        "worker",
+        "--once",
+        "--directory",
+        "approvalflow.demo:demo_directory",
+        "--sender",
+        "a@firm.example",
+        "--firm-name",
+        "Firm",
+        "--portal-url",
+        "https://portal.example",
+        "--mail-dir",
+        "mail",
+    )
+    for command in (("history", "d1"), ("history", "d2"), worker):
+        done = cli(*command, "--db", store.name, cwd=store.parent)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert "audit verify" in done.stderr, done.stderr
+    verify = cli("audit", "verify", "--db", store.name, cwd=store.parent)
+    assert verify.returncode == 1
+    assert "retopiced" in verify.stdout
+    assert "deleted" in verify.stdout
+
+
+@pytest.mark.parametrize("length", [300, 5_000])
+def test_a_name_too_long_for_the_file_system_is_a_clear_error(
+    tmp_path: Path, length: int
+) -> None:
+    with pytest.raises(ConfigurationError, match="File name too long"):
+        connect(f"sqlite:///{tmp_path / ('x' * length)}")
+    done = cli("history", "d1", "--db", "y" * length, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "File name too long" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr) < 1_000
+
+
+def test_moments_with_no_utc_time_are_refused_clearly(store: Path) -> None:
+    edge = "0001-01-01T00:00:00+14:00"
+    done = cli("audit", "log", "--since", edge, "--db", store.name, cwd=store.parent)
+    assert done.returncode == 2
+    assert "between the years 1 and 9999" in done.stderr
+    assert "Traceback" not in done.stderr
+    with (
+        connect(f"sqlite:///{store}", read_only=True) as app,
+        pytest.raises(InvalidInputError, match="no UTC time"),
+    ):
+        app.export_audit_log(io.StringIO(), since=datetime.fromisoformat(edge))

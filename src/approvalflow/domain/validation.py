@@ -163,4 +163,9 @@ def check_utc(field: str, value: object) -> datetime:
         raise InvalidInputError(field, f"got {type(value).__name__}", allowed)
     if value.utcoffset() is None:
         raise InvalidInputError(field, "is naive (no timezone)", allowed)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01 east of UTC, 9999-12-31 west
+        raise InvalidInputError(
+            field, f"got {value.isoformat()}, which has no UTC time", allowed
+        ) from exc
