@@ -27,7 +27,7 @@ class TestWebhookSinkContract(EventSinkContract):
         self.receiver.stop()
 
     def _sink(self, url: str) -> WebhookSink:
-        sink = WebhookSink(url, self.secret, timeout=2)
+        sink = WebhookSink(url, self.secret, timeout=2, allow_private=True)
         self.sinks.append(sink)
         return sink
 
@@ -46,6 +46,8 @@ class TestWebhookSinkContract(EventSinkContract):
 
     def make_refusing_sink(self) -> EventSink:
         # Signed with another secret: the receiver answers 401 to each event.
-        sink = WebhookSink(self.receiver.url, generate_secret(), timeout=2)
+        sink = WebhookSink(
+            self.receiver.url, generate_secret(), timeout=2, allow_private=True
+        )
         self.sinks.append(sink)
         return sink

@@ -116,7 +116,7 @@ EXPECTED = [
 def test_recorded_events_arrive_signed_in_log_order_once_each(
     connect: Connect, clock: ControllableClock, checking_receiver: Receiver, secret: str
 ) -> None:
-    with WebhookSink(checking_receiver.url, secret) as sink:
+    with WebhookSink(checking_receiver.url, secret, allow_private=True) as sink:
         app = connect(sink)
         request_and_decide(app, clock)
         notifier = app.notifier(composer=FixedComposer())
@@ -147,7 +147,7 @@ def test_an_outage_delays_events_and_delivers_each_once_in_order(
     connect: Connect, clock: ControllableClock, receiver: Receiver, secret: str
 ) -> None:
     receiver.default = Answer(503, body=b"maintenance")
-    with WebhookSink(receiver.url, secret) as sink:
+    with WebhookSink(receiver.url, secret, allow_private=True) as sink:
         app = connect(sink)
         app.request_approval("d1", by="f1")
         app.approve("d1", by="c1")
@@ -184,7 +184,9 @@ def test_a_refused_event_is_skipped_and_never_sent_again(
     connect: Connect, clock: ControllableClock, checking_receiver: Receiver
 ) -> None:
     # Signed with another secret than the receiver's: 401 for every event.
-    with WebhookSink(checking_receiver.url, generate_secret()) as sink:
+    with WebhookSink(
+        checking_receiver.url, generate_secret(), allow_private=True
+    ) as sink:
         app = connect(sink)
         app.request_approval("d1", by="f1")
         app.approve("d1", by="c1")
@@ -203,7 +205,7 @@ def test_only_the_chosen_event_types_are_published(
     connect: Connect, clock: ControllableClock, receiver: Receiver, secret: str
 ) -> None:
     chosen = ["approval.approved", "approval.cancelled"]
-    with WebhookSink(receiver.url, secret, events=chosen) as sink:
+    with WebhookSink(receiver.url, secret, events=chosen, allow_private=True) as sink:
         app = connect(sink)
         request_and_decide(app, clock)
         app.notifier(composer=FixedComposer()).run_once()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -33,7 +35,7 @@ def test_a_published_event_arrives_signed_with_the_three_headers(
 ) -> None:
     event = make_event("approval.approved", version=3, data={"by": "client-9"})
     before = math.floor(time.time())
-    with WebhookSink(checking_receiver.url, secret) as sink:
+    with WebhookSink(checking_receiver.url, secret, allow_private=True) as sink:
         sink.publish(event)
 
     [request] = checking_receiver.received
@@ -57,7 +59,7 @@ def test_text_beyond_ascii_arrives_intact(
     checking_receiver: Receiver, secret: str, make_event: MakeEvent
 ) -> None:
     event = make_event(data={"message": "Merci, Martin & Associés — 2025 ✓"})
-    with WebhookSink(checking_receiver.url, secret) as sink:
+    with WebhookSink(checking_receiver.url, secret, allow_private=True) as sink:
         sink.publish(event)
     [request] = checking_receiver.accepted
     payload = verify(request.body, request.headers, secret)
@@ -69,7 +71,7 @@ def test_the_timestamp_header_follows_the_clock_given(
     receiver: Receiver, secret: str, make_event: MakeEvent
 ) -> None:
     clock = ControllableClock(datetime(2026, 3, 1, 12, 0, 0, 750000, tzinfo=UTC))
-    with WebhookSink(receiver.url, secret, clock=clock) as sink:
+    with WebhookSink(receiver.url, secret, clock=clock, allow_private=True) as sink:
         sink.publish(make_event())
     [request] = receiver.received
     assert request.headers["webhook-timestamp"] == str(
@@ -84,7 +86,9 @@ def test_a_receiver_checking_signatures_refuses_another_secret_for_good(
     checking_receiver: Receiver, make_event: MakeEvent
 ) -> None:
     with (
-        WebhookSink(checking_receiver.url, generate_secret()) as sink,
+        WebhookSink(
+            checking_receiver.url, generate_secret(), allow_private=True
+        ) as sink,
         pytest.raises(PermanentDeliveryError, match="answered 401") as caught,
     ):
         sink.publish(make_event())
@@ -97,7 +101,7 @@ def test_a_retried_event_carries_the_same_webhook_id(
 ) -> None:
     receiver.script(Answer(503))
     event = make_event()
-    with WebhookSink(receiver.url, secret) as sink:
+    with WebhookSink(receiver.url, secret, allow_private=True) as sink:
         with pytest.raises(TemporaryDeliveryError):
             sink.publish(event)
         sink.publish(event)
@@ -110,7 +114,7 @@ def test_a_host_client_is_used_and_left_open(
     receiver: Receiver, secret: str, make_event: MakeEvent
 ) -> None:
     with httpx.Client(headers={"x-host-app": "billing"}) as client:
-        sink = WebhookSink(receiver.url, secret, client=client)
+        sink = WebhookSink(receiver.url, secret, client=client, allow_private=True)
         sink.publish(make_event())
         sink.close()
         assert not client.is_closed
@@ -125,7 +129,7 @@ def test_data_that_cannot_be_json_is_refused_for_good_without_sending(
     receiver: Receiver, secret: str, make_event: MakeEvent
 ) -> None:
     with (
-        WebhookSink(receiver.url, secret) as sink,
+        WebhookSink(receiver.url, secret, allow_private=True) as sink,
         pytest.raises(PermanentDeliveryError, match="cannot be written as JSON"),
     ):
         sink.publish(make_event(data={"at": datetime(2026, 1, 1, tzinfo=UTC)}))
@@ -140,7 +144,7 @@ def test_a_2xx_answer_is_success(
     receiver: Receiver, secret: str, make_event: MakeEvent, status: int
 ) -> None:
     receiver.script(Answer(status))
-    with WebhookSink(receiver.url, secret) as sink:
+    with WebhookSink(receiver.url, secret, allow_private=True) as sink:
         sink.publish(make_event())
     assert [r.status for r in receiver.received] == [status]
 
@@ -151,7 +155,7 @@ def test_408_429_and_5xx_are_temporary(
 ) -> None:
     receiver.script(Answer(status))
     with (
-        WebhookSink(receiver.url, secret) as sink,
+        WebhookSink(receiver.url, secret, allow_private=True) as sink,
         pytest.raises(TemporaryDeliveryError) as caught,
     ):
         sink.publish(make_event())
@@ -165,7 +169,7 @@ def test_other_4xx_are_permanent(
 ) -> None:
     receiver.script(Answer(status))
     with (
-        WebhookSink(receiver.url, secret) as sink,
+        WebhookSink(receiver.url, secret, allow_private=True) as sink,
         pytest.raises(PermanentDeliveryError) as caught,
     ):
         sink.publish(make_event())
@@ -179,7 +183,7 @@ def test_a_refusal_quotes_the_start_of_the_answer_on_one_line(
 ) -> None:
     receiver.script(Answer(422, body=b"field\r\nmissing: document_id" + b"x" * 5000))
     with (
-        WebhookSink(receiver.url, secret) as sink,
+        WebhookSink(receiver.url, secret, allow_private=True) as sink,
         pytest.raises(PermanentDeliveryError) as caught,
     ):
         sink.publish(make_event())
@@ -196,7 +200,7 @@ def test_a_refusal_with_an_endless_body_is_reported_without_waiting_for_it(
     # that waited for it would time out and call the failure temporary.
     receiver.script(Answer(400, body=b"bad request " * 40, unsent=10_000, delay=30))
     with (
-        WebhookSink(receiver.url, secret, timeout=5) as sink,
+        WebhookSink(receiver.url, secret, timeout=5, allow_private=True) as sink,
         pytest.raises(
             PermanentDeliveryError, match="answered 400 Bad Request: bad request"
         ),
@@ -209,7 +213,7 @@ def test_retry_after_is_reported(
 ) -> None:
     receiver.script(Answer(429, headers={"Retry-After": "120"}))
     with (
-        WebhookSink(receiver.url, secret) as sink,
+        WebhookSink(receiver.url, secret, allow_private=True) as sink,
         pytest.raises(TemporaryDeliveryError, match=r"Retry-After: 120"),
     ):
         sink.publish(make_event())
@@ -222,7 +226,7 @@ def test_a_redirect_is_not_followed_and_is_permanent(
     try:
         receiver.script(Answer(301, headers={"Location": elsewhere.url}))
         with (
-            WebhookSink(receiver.url, secret) as sink,
+            WebhookSink(receiver.url, secret, allow_private=True) as sink,
             pytest.raises(PermanentDeliveryError, match="answered 301") as caught,
         ):
             sink.publish(make_event())
@@ -238,7 +242,7 @@ def test_a_receiver_that_is_down_is_temporary(
 ) -> None:
     url = closed_port_url()
     with (
-        WebhookSink(url, secret, timeout=2) as sink,
+        WebhookSink(url, secret, timeout=2, allow_private=True) as sink,
         pytest.raises(TemporaryDeliveryError, match="could not reach") as caught,
     ):
         sink.publish(make_event())
@@ -250,7 +254,7 @@ def test_a_receiver_hanging_up_without_an_answer_is_temporary(
 ) -> None:
     receiver.script(Answer(hang_up=True))
     with (
-        WebhookSink(receiver.url, secret) as sink,
+        WebhookSink(receiver.url, secret, allow_private=True) as sink,
         pytest.raises(TemporaryDeliveryError, match=r"exchange with .* failed"),
     ):
         sink.publish(make_event())
@@ -263,7 +267,7 @@ def test_a_receiver_slower_than_the_timeout_is_temporary(
     receiver.script(Answer(204, delay=2.0))
     started = time.monotonic()
     with (
-        WebhookSink(receiver.url, secret, timeout=0.3) as sink,
+        WebhookSink(receiver.url, secret, timeout=0.3, allow_private=True) as sink,
         pytest.raises(TemporaryDeliveryError, match=r"did not answer within 0.3 s"),
     ):
         sink.publish(make_event())
@@ -276,7 +280,7 @@ def test_messages_leave_out_credentials_and_query(
     url = receiver.url.replace("http://", "http://hookuser:s3cr3tpw@") + "?token=t0k3n"
     receiver.script(Answer(500))
     with (
-        WebhookSink(url, secret) as sink,
+        WebhookSink(url, secret, allow_private=True) as sink,
         pytest.raises(TemporaryDeliveryError) as caught,
     ):
         sink.publish(make_event())
@@ -378,7 +382,10 @@ def test_httpx_request_logs_carry_no_credentials_or_query(
 ) -> None:
     host_and_path = receiver.url.removeprefix("http://")
     url = f"http://hook-user:hunter2-pass@{host_and_path}?token=s3cr3t-t0ken&x=1"
-    with caplog.at_level("INFO", logger="httpx"), WebhookSink(url, secret) as sink:
+    with (
+        caplog.at_level("INFO", logger="httpx"),
+        WebhookSink(url, secret, allow_private=True) as sink,
+    ):
         sink.publish(make_event())
     assert receiver.received  # the request went out, with its query
     logged = [r.getMessage() for r in caplog.records if r.name == "httpx"]
@@ -388,3 +395,68 @@ def test_httpx_request_logs_carry_no_credentials_or_query(
         assert "hunter2-pass" not in line
         assert "hook-user" not in line
         assert "s3cr3t-t0ken" not in line
+
+
+# -- targets inside the host's own network ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1:8080/hooks", "loopback"),
+        ("http://localhost/hooks", "loopback"),
+        ("http://app.localhost/hooks", "loopback"),
+        ("http://[::1]/hooks", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://[fe80::1]/hooks", "link-local"),
+        ("http://10.0.0.1/hooks", "private"),
+        ("http://172.16.5.4/hooks", "private"),
+        ("http://192.168.1.10/hooks", "private"),
+        ("http://[::ffff:10.0.0.1]/hooks", "private"),
+        ("http://100.64.0.1/hooks", "non-public"),
+        ("http://0.0.0.0/hooks", "unspecified"),
+        ("http://224.0.0.1/hooks", "multicast"),
+    ],
+)
+def test_targets_inside_the_network_are_refused_unless_allowed(
+    secret: str, url: str, kind: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"is a {kind} address") as refused:
+        WebhookSink(url, secret)
+    assert "allow_private=True" in str(refused.value)
+    WebhookSink(url, secret, allow_private=True).close()
+
+
+@pytest.mark.parametrize(
+    "url", ["https://93.184.216.34/hooks", "https://[2606:4700::1111]/hooks"]
+)
+def test_public_addresses_are_accepted(secret: str, url: str) -> None:
+    WebhookSink(url, secret).close()
+
+
+def test_a_name_that_resolves_inside_is_refused_before_anything_is_sent(
+    receiver: Receiver,
+    secret: str,
+    make_event: MakeEvent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A public-looking name whose DNS answer points at the loopback
+    # receiver (as a rebinding attacker's would): the machine's resolver is
+    # told so for this one name, and every other name resolves as usual.
+    real = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "hooks.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    port = receiver.url.split(":")[2].split("/")[0]
+    url = f"http://hooks.example:{port}/hooks"
+    with (
+        WebhookSink(url, secret) as sink,
+        pytest.raises(PermanentDeliveryError, match=r"to 127\.0\.0\.1, a loopback"),
+    ):
+        sink.publish(make_event())
+    assert receiver.received == []
+    with WebhookSink(url, secret, allow_private=True) as sink:
+        sink.publish(make_event())
+    assert len(receiver.received) == 1

@@ -168,6 +168,23 @@ def test_a_timestamp_that_is_not_whole_seconds_is_refused(
         verify(BODY, headers, secret, now=SENT)
 
 
+@pytest.mark.parametrize("stamp", ["9" * 13, "1" * 5_000, "0" + "9" * 13])
+def test_a_timestamp_past_the_year_9999_is_refused_as_such(
+    secret: str, stamp: str
+) -> None:
+    headers = {**signed(secret), "webhook-timestamp": stamp}
+    with pytest.raises(WebhookVerificationError, match="past the year 9999"):
+        verify(BODY, headers, secret, now=SENT)
+
+
+def test_the_latest_timestamp_a_date_holds_is_checked_as_a_time(secret: str) -> None:
+    # 12 digits: read as a time, then refused as too far ahead, not as junk.
+    headers = {**signed(secret), "webhook-timestamp": "253402300799"}
+    with pytest.raises(WebhookVerificationError) as refused:
+        verify(BODY, headers, secret, now=SENT)
+    assert "past the year 9999" not in str(refused.value)
+
+
 def spec_signature(secret: str, body: bytes) -> str:
     """The spec's signature over raw bytes, written out with hmac by hand."""
     key = base64.b64decode(secret.removeprefix("whsec_"))

@@ -95,6 +95,10 @@ def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
+#: Digits of the latest timestamp a datetime holds (9999-12-31).
+_MAX_TIMESTAMP_DIGITS = 12
+
+
 def verify(
     body: bytes,
     headers: Mapping[str, str],
@@ -141,6 +145,12 @@ def verify(
     if not stamp_text.isascii() or not stamp_text.isdigit():
         raise WebhookVerificationError(
             f"webhook-timestamp {stamp_text[:40]!r} is not whole seconds since 1970"
+        )
+    # The year 9999 is 12 digits of seconds: anything longer is no time at
+    # all (and thousands of digits are more than int() converts).
+    if len(stamp_text.lstrip("0")) > _MAX_TIMESTAMP_DIGITS:
+        raise WebhookVerificationError(
+            f"webhook-timestamp {stamp_text[:40]!r} is past the year 9999"
         )
     timestamp = int(stamp_text)
 

@@ -8,9 +8,11 @@ the same event (so the same ``webhook-id``); a
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
+import socket
 from collections.abc import Iterable
 from datetime import UTC
 from types import TracebackType
@@ -57,6 +59,14 @@ class WebhookSink:
     :class:`httpx.Client` (proxies, TLS settings); the sink then never
     closes it. ``clock`` stamps ``webhook-timestamp`` and must be real time,
     since receivers compare it with their own clocks.
+
+    Targets inside the host's own network are refused unless
+    ``allow_private=True``: a URL whose host is, or resolves to, a loopback,
+    private, link-local (cloud metadata such as 169.254.169.254), shared,
+    reserved, multicast or unspecified address. An address given in the URL
+    is refused at construction (:class:`~approvalflow.ConfigurationError`);
+    a name is resolved before each request, and a private answer is a
+    :class:`PermanentDeliveryError` with nothing sent.
     """
 
     def __init__(
@@ -68,8 +78,25 @@ class WebhookSink:
         timeout: float = 10.0,
         client: httpx.Client | None = None,
         clock: Clock | None = None,
+        allow_private: bool = False,
     ) -> None:
         self.url = _check_url(url)
+        if not isinstance(allow_private, bool):
+            msg = f"allow_private must be True or False, got {allow_private!r}"
+            raise ConfigurationError(msg)
+        self.allow_private = allow_private
+        host = httpx.URL(self.url).host
+        literal = _address(host)
+        refused = _private_kind(literal) if literal is not None else None
+        if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+            refused = "loopback"
+        if refused is not None and not allow_private:
+            msg = (
+                f"webhook url {_shown(self.url)!r} is a {refused} address inside "
+                "your own network; such targets are refused unless "
+                "allow_private=True"
+            )
+            raise ConfigurationError(msg)
         self._key = secret_key(secret)
         self.events = _check_events(events)
         if (
@@ -113,6 +140,8 @@ class WebhookSink:
             "webhook-signature": sign(self._key, event.id, timestamp, body),
         }
         where = _shown(self.url)
+        if not self.allow_private:
+            self._refuse_private_answer(event, where)
         try:
             # Redirects are not followed: a receiver that moved should be
             # reconfigured, and a redirect must not carry signed events to
@@ -147,6 +176,28 @@ class WebhookSink:
                 f"{type(exc).__name__}: {exc}"
             )
             raise TemporaryDeliveryError(msg) from exc
+
+    def _refuse_private_answer(self, event: PublishedEvent, where: str) -> None:
+        """Resolve the host; refuse, before sending, a name that points inside."""
+        parsed = httpx.URL(self.url)
+        if _address(parsed.host) is not None:
+            return  # an address literal, checked when the sink was made
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            answers = socket.getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            msg = f"{event.type} {event.id}: could not resolve {where}: {exc}"
+            raise TemporaryDeliveryError(msg) from exc
+        for *_, sockaddr in answers:
+            found = _address(str(sockaddr[0]))
+            kind = _private_kind(found) if found is not None else None
+            if kind is not None:
+                msg = (
+                    f"{event.type} {event.id}: {where} resolves to {found}, a "
+                    f"{kind} address inside your own network; nothing was sent "
+                    "(allow_private=True allows it)"
+                )
+                raise PermanentDeliveryError(msg)
 
     # -- helpers -------------------------------------------------------------
 
@@ -242,6 +293,30 @@ class _RedactedURLs(logging.Filter):
 
 # On httpx's logger itself, so the host's own handlers and levels stay theirs.
 logging.getLogger("httpx").addFilter(_RedactedURLs())
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The host as an IP address, or ``None`` for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _private_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """What kind of non-public address this is, or ``None`` for a public one."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    kinds = (
+        ("loopback", address.is_loopback),
+        ("unspecified", address.is_unspecified),
+        ("link-local", address.is_link_local),
+        ("multicast", address.is_multicast),
+        ("private", address.is_private),
+        ("reserved", address.is_reserved),
+        ("non-public", not address.is_global),
+    )
+    return next((kind for kind, hit in kinds if hit), None)
 
 
 def _shown_text(text: str) -> str:
