@@ -411,11 +411,16 @@ class Queries:
             for r in self._stored_records()
         ]
         head = links[-1] if links else None
+        checkpoint = chain.checkpoint()
         bundle = {
             "format": BUNDLE_FORMAT,
             "algorithm": "sha256",
             "exported_at": self.log.clock.now().isoformat(),
-            "checkpoint": chain.checkpoint() or 0,
+            "checkpoint": checkpoint or 0,
+            # An earlier release's store exported before any writable
+            # opening has no chain yet: its events are not covered, not
+            # foreign, and the verifier says so.
+            "chain_started": checkpoint is not None,
             "head": {
                 "notification_id": head.notification_id if head else 0,
                 "log_hash": head.log_hash if head else LOG_START,

@@ -144,17 +144,24 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was found."""
-        return not self.findings
+        """True when every event was checked and nothing was found.
+
+        A log whose chain has not begun is not "ok": nothing in it could be
+        checked (the report says so, and how to begin the chain).
+        """
+        return not self.findings and (self.chain_started or not self.events)
 
     def lines(self, names: Mapping[str, str | None] | None = None) -> Iterator[str]:
         """The report as text, one line at a time.
 
         ``names`` gives a record's document id where it is known.
         """
-        verdict = (
-            "VERIFIED" if self.ok else f"NOT VERIFIED: {len(self.findings)} problem(s)"
-        )
+        if self.ok:
+            verdict = "VERIFIED"
+        elif not self.findings:
+            verdict = "NOT VERIFIED: no event is covered by the chain yet"
+        else:
+            verdict = f"NOT VERIFIED: {len(self.findings)} problem(s)"
         yield verdict
         yield f"events checked: {self.events}"
         if not self.chain_started:
@@ -489,6 +496,12 @@ def verify_bundle(bundle: dict[str, Any], expected_head: str | None = None) -> R
     checkpoint = 0
     if "checkpoint" in bundle:
         checkpoint = _field(bundle, "the bundle", "checkpoint", int)
+    started = True
+    if "chain_started" in bundle:
+        started = _field(bundle, "the bundle", "chain_started", bool)
+        if not started and chain:
+            msg = "the bundle says its chain has not begun, yet it has chain rows"
+            raise BundleError(msg)
     recorded_head = None
     if "head" in bundle:
         head = _field(bundle, "the bundle", "head", dict)
@@ -496,8 +509,13 @@ def verify_bundle(bundle: dict[str, Any], expected_head: str | None = None) -> R
     report = verify(
         sorted(stored, key=lambda r: r.notification_id),
         sorted(chain, key=lambda r: r.notification_id),
-        checkpoint=checkpoint,
+        checkpoint=(
+            checkpoint
+            if started
+            else max((r.notification_id for r in stored), default=0)
+        ),
         expected_head=expected_head,
+        chain_started=started,
     )
     if recorded_head is not None and recorded_head != report.head:
         report.findings.append(

@@ -108,6 +108,12 @@ class SQLiteStorage:
         self.datastore: SQLiteDatastore = getattr(factory, "datastore")  # noqa: B009
         #: Opened read-only (``connect(read_only=True)``): nothing is written.
         self.read_only = factory.env.get("APPROVALFLOW_READ_ONLY") == "true"
+        if self.read_only:
+            # eventsourcing switches every file it opens to WAL, a write: a
+            # store still in rollback-journal mode (an earlier release's,
+            # or a copy) would refuse every read opened read-only. The
+            # journal mode is the file's own to keep.
+            self.datastore.pool.is_journal_mode_wal = True
 
     def application_recorder(self) -> ApplicationRecorder:
         """Eventsourcing's SQLite recorder, writing read models inline."""

@@ -357,6 +357,7 @@ def test_a_store_from_before_the_chain_is_chained_from_a_checkpoint(
 
 
 def _bundle(tmp_path: Path) -> dict[str, Any]:
+    tmp_path.mkdir(exist_ok=True)
     url = f"sqlite:///{tmp_path / 'b.sqlite3'}"
     record_history(url)
     out_path = tmp_path / "bundle.json"
@@ -480,3 +481,44 @@ def test_a_store_of_thousands_of_events_from_before_the_chain_is_chained(
     report, _ = verify(url)
     assert report.ok, list(report.lines())
     assert report.checkpoint == events
+
+
+def test_an_old_store_before_its_first_writable_opening_says_the_same_everywhere(
+    tmp_path: Path,
+) -> None:
+    from tests.fixtures.make_release_store import STORE_FILE  # noqa: PLC0415
+
+    copy = tmp_path / "older.sqlite3"
+    shutil.copyfile(STORE_FILE, copy)
+    count = int(
+        sqlite3.connect(copy)
+        .execute("SELECT count(*) FROM stored_events")
+        .fetchone()[0]
+    )
+    url = f"sqlite:///{copy}"
+    bundle_path = tmp_path / "before.json"
+    with connect(url, read_only=True) as app:
+        report = app.verify_audit()
+        with bundle_path.open("w", encoding="utf-8") as out:
+            app.export_audit_bundle(out)
+    bundle = json.loads(bundle_path.read_text())
+    offline = verify_bundle(bundle)
+    for checked in (report, offline):
+        # Nothing could be checked, and that is what both say: not a clean
+        # bill, not a list of "inserted" events.
+        assert not checked.ok
+        assert checked.findings == []
+        assert checked.before_checkpoint == count
+        lines = list(checked.lines())
+        assert lines[0] == "NOT VERIFIED: no event is covered by the chain yet"
+        assert f"none of the {count} event(s) is covered" in lines[2]
+    # A bundle claiming "no chain yet" while carrying chain rows is refused.
+    chained = _bundle(tmp_path / "chained")
+    chained["chain_started"] = False
+    with pytest.raises(ValueError, match="has not begun, yet it has chain rows"):
+        verify_bundle(chained)
+    # Once opened for writing, the store is chained and verifies.
+    with connect(url) as app:
+        after = app.verify_audit()
+    assert after.ok
+    assert after.before_checkpoint == count
