@@ -20,40 +20,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
-from firm.models import AccountLink, ClientAccount, ClientUser, Document, Staff
+from firm.models import ClientAccount, Document, Staff
 
 from approvalflow import ApprovalState
 from conftest import EXAMPLE, migrate
-
-
-@pytest.fixture
-def host() -> None:
-    """The firm's data: Anna (staff), the Dupont account with Claire and Marc."""
-    anna = Staff.objects.create(
-        username="anna",
-        full_name="Anna Martin",
-        email="anna@martin.example",
-        wants_approval_emails=True,
-    )
-    Staff.objects.create(
-        username="paul", full_name="Paul Roux", email="paul@martin.example"
-    )
-    dupont = ClientAccount.objects.create(code="dupont", name="Dupont & Fils")
-    claire = ClientUser.objects.create(
-        login="claire", name="Claire Dupont", email="claire@dupont.example"
-    )
-    marc = ClientUser.objects.create(
-        login="marc", name="Marc Dupont", email="marc@dupont.example"
-    )
-    AccountLink.objects.create(account=dupont, user=claire, notify=True)
-    AccountLink.objects.create(account=dupont, user=marc, notify=False)
-    Document.objects.create(
-        ref="tax-2025",
-        account=dupont,
-        name="2025 Tax return",
-        file_type="pdf",
-        uploaded_by=anna,
-    )
 
 
 def _as(user: str) -> dict[str, str]:
