@@ -8,6 +8,7 @@ see is asserted: pages, recipients, subjects, links.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -190,3 +191,42 @@ def test_the_worker_command_stops_cleanly_on_sigterm(sqlite_default: Path) -> No
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def _recorded(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "approvalflow.commands" and r.getMessage().endswith("recorded")
+    ]
+
+
+@pytest.mark.usefixtures("database", "host")
+def test_recorded_is_logged_when_the_hosts_transaction_commits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="approvalflow.commands")
+    with transaction.atomic():
+        get_approvals().request_approval("tax-2025", by="anna")
+        assert _recorded(caplog) == []  # not yet: the host may still roll back
+    assert _recorded(caplog) == ["request_approval of tax-2025 recorded"]
+    # Outside any transaction of the host's: its own, committed at once.
+    get_approvals().resend("tax-2025", by="anna")
+    assert _recorded(caplog)[-1] == "resend of tax-2025 recorded"
+
+
+@pytest.mark.usefixtures("database", "host")
+def test_recorded_is_not_logged_when_the_hosts_transaction_rolls_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="approvalflow.commands")
+
+    def ask_then_fail() -> None:
+        with transaction.atomic():
+            get_approvals().request_approval("tax-2025", by="anna")
+            raise RuntimeError  # the host's view fails after asking
+
+    with pytest.raises(RuntimeError):
+        ask_then_fail()
+    assert get_approvals().status("tax-2025").state is ApprovalState.NONE
+    assert _recorded(caplog) == []
