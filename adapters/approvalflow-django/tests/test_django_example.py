@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from approvalflow_django import get_approvals
+from approvalflow_django.testing import run_worker
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
@@ -230,3 +231,36 @@ def test_recorded_is_not_logged_when_the_hosts_transaction_rolls_back(
         ask_then_fail()
     assert get_approvals().status("tax-2025").state is ApprovalState.NONE
     assert _recorded(caplog) == []
+
+
+def test_the_hosts_own_django_tests_see_approvalflows_mail_in_the_outbox(
+    sqlite_default: Path,
+) -> None:
+    # As a host runs its tests: Django's runner, its TestCase, mail.outbox
+    # (examples/django_host/firm/tests.py, using approvalflow_django.testing).
+    env = {**os.environ, "EXAMPLE_DB": str(sqlite_default)}
+    run = subprocess.run(
+        [sys.executable, "manage.py", "test", "firm", "--verbosity", "2"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Ran 2 tests" in run.stderr
+    assert "test_the_client_is_emailed_when_asked_to_approve" in run.stderr
+    assert run.stderr.rstrip().splitlines()[-2] == "OK"
+
+
+@pytest.mark.usefixtures("database", "host")
+def test_run_worker_sends_in_this_thread_through_djangos_backend() -> None:
+    get_approvals().request_approval("tax-2025", by="anna")
+    assert mail.outbox == []
+    done = run_worker()
+    assert (done.sent, done.refused, done.blocked) == (1, 0, False)
+    assert done.events >= 1  # the request, and the records of who was told
+    assert [m.to for m in mail.outbox] == [["Claire Dupont <claire@dupont.example>"]]
+    again = run_worker()  # nothing waits: nothing is sent twice
+    assert (again.events, again.sent) == (0, 0)
