@@ -52,7 +52,8 @@ class DjangoStoreOpener(StoreOpener):
     @contextlib.contextmanager
     def open(self, **options: Any) -> Iterator[Approvals]:
         """``build_approvals()`` with the command's options (read-only, ...)."""
-        with build_approvals(**options) as app:
+        # Reading and repairing the store publishes nothing: no webhook sink.
+        with build_approvals(event_sink=None, **options) as app:
             yield app
 
 
