@@ -22,6 +22,7 @@ from approvalflow_django import get_approvals
 from approvalflow_django.management.commands.approvalflow import NOT_OFFERED, OFFERED
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from approvalflow.cli import main
 from conftest import EXAMPLE, migrate
@@ -131,19 +132,21 @@ def test_call_command_runs_them_too_with_the_command_lines_exit_codes() -> None:
     assert usage.value.returncode == 2
 
 
+@pytest.mark.parametrize("vendor", ["sqlite", "postgres"])
 def test_a_store_not_migrated_is_refused_saying_to_migrate(
-    sqlite_default: Path,
+    vendor: str, request: pytest.FixtureRequest
 ) -> None:
+    request.getfixturevalue(f"{vendor}_default")  # a database not migrated
     refused = manage("approvalflow", "health")
     assert refused.returncode == 1
     assert "run manage.py migrate approvalflow" in refused.stderr
     assert "Traceback" not in refused.stderr
     with pytest.raises(CommandError, match=r"run manage\.py migrate approvalflow"):
         call_command("approvalflow", "health", stdout=io.StringIO())
-    # Nothing was created behind the operator's back.
+    # Nothing was created behind the operator's back: still refused.
+    assert manage("approvalflow", "audit", "verify").returncode == 1
     migrate()
-    assert manage("approvalflow", "health").returncode == 0
-    del sqlite_default
+    assert manage("approvalflow", "health").stdout == "healthy\n"
 
 
 def test_a_settings_module_that_does_not_exist_is_said(sqlite_default: Path) -> None:
@@ -210,3 +213,18 @@ def test_every_command_of_the_command_line_is_offered_or_said_not_to_be() -> Non
     )
     assert set(OFFERED) <= set(main.commands)
     assert not set(OFFERED) & set(NOT_OFFERED)
+
+
+@pytest.mark.usefixtures("database")
+def test_wrong_approvalflow_settings_are_said_with_their_check_ids() -> None:
+    broken = {**settings.APPROVALFLOW, "FIRM_NAME": "", "DATABASE": "replica"}
+    with (
+        override_settings(APPROVALFLOW=broken),
+        pytest.raises(CommandError, match=r"\[approvalflow\.E003\]") as refused,
+    ):
+        call_command("approvalflow", "health", stdout=io.StringIO())
+    assert "[approvalflow.E005]" in str(refused.value)
+    assert refused.value.returncode == 1
+    out = io.StringIO()
+    call_command("approvalflow", "health", stdout=out)  # the settings as they are
+    assert out.getvalue() == "healthy\n"

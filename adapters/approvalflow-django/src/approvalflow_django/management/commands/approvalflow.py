@@ -23,10 +23,10 @@ import functools
 from argparse import REMAINDER, ArgumentParser
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import click
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from approvalflow import Approvals
 from approvalflow.cli import StoreOpener, main
@@ -93,6 +93,11 @@ def django_commands() -> click.Group:
     )
 
 
+def _stream(wrapper: OutputWrapper) -> TextIO:
+    """The stream under Django's wrapper, which would end each write with a newline."""
+    return cast("TextIO", getattr(wrapper, "_out", wrapper))
+
+
 class Command(BaseCommand):
     """Run one of approvalflow's operator commands on the Django-hosted store."""
 
@@ -127,8 +132,8 @@ class Command(BaseCommand):
         """
         del options
         with (
-            contextlib.redirect_stdout(self.stdout),  # type: ignore[type-var]
-            contextlib.redirect_stderr(self.stderr),  # type: ignore[type-var]
+            contextlib.redirect_stdout(_stream(self.stdout)),
+            contextlib.redirect_stderr(_stream(self.stderr)),
         ):
             try:
                 django_commands().main(
