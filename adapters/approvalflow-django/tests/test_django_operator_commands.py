@@ -117,6 +117,10 @@ def test_the_operator_commands_run_on_the_django_store() -> None:
     assert done.stdout.startswith(f"position {head} of ")
     assert "waiting: 0\n" in done.stdout
 
+    trail = manage("approvalflow", "audit", "tax-2025")  # "audit trail" for short
+    assert trail.returncode == 0, trail.stderr
+    assert json.loads(trail.stdout.splitlines()[0])["document_id"] == "tax-2025"
+
     history = manage("approvalflow", "history", "tax-2025")
     assert history.returncode == 0, history.stderr
     assert history.stdout.startswith("tax-2025: pending_approval\n")
@@ -164,7 +168,9 @@ def test_db_is_not_an_option_there(sqlite_default: Path) -> None:
     migrate()
     refused = manage("approvalflow", "health", "--db", str(sqlite_default))
     assert refused.returncode == 2
-    assert "No such option '--db'" in refused.stderr
+    assert "--db does not apply here" in refused.stderr
+    assert "settings.APPROVALFLOW" in refused.stderr
+    assert "--db" not in manage("approvalflow", "health", "--help").stdout
     # Nor is it read from the variable: the settings say where the store is.
     env = {**_example_env(), "APPROVALFLOW_DB": "/nonexistent/store.sqlite3"}
     assert manage("approvalflow", "health", env=env).stdout == "healthy\n"

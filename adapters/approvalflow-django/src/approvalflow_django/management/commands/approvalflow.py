@@ -71,9 +71,25 @@ def _without_db(command: click.Command) -> click.Command:
         }
     kept = [p for p in command.params if p.name != "db"]
     if len(kept) != len(command.params) and command.callback is not None:
-        found.params = kept
+        found.params = [*kept, _refused_db()]
         found.callback = functools.partial(command.callback, db=None)
     return found
+
+
+def _refuse_db(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    del ctx, param
+    if value is not None:
+        msg = (
+            "--db does not apply here: the store is the one settings.APPROVALFLOW "
+            "names (its DATABASE); the plain approvalflow command line takes --db "
+            "for a store of its own"
+        )
+        raise click.UsageError(msg)
+
+
+def _refused_db() -> click.Option:
+    """A hidden ``--db`` that says why it is not taken (no variable is read)."""
+    return click.Option(["--db"], hidden=True, expose_value=False, callback=_refuse_db)
 
 
 @functools.cache
