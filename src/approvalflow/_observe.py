@@ -128,16 +128,36 @@ def observed_command(name: str) -> Callable[[_F], _F]:
                 _commands.add(1, attributes)
                 _command_time.record(elapsed, attributes)
                 if outcome == "recorded":
-                    COMMANDS.info(
-                        "%s of %s recorded",
-                        name,
-                        document or "documents",
-                        extra={**context, "outcome": outcome, "seconds": elapsed},
+                    # Said once the events are durable: a store inside a
+                    # host's transaction (Django) defers it to its commit,
+                    # and a rollback means nothing was recorded.
+                    _after_commit(args[0] if args else None)(
+                        functools.partial(
+                            COMMANDS.info,
+                            "%s of %s recorded",
+                            name,
+                            document or "documents",
+                            extra={**context, "outcome": outcome, "seconds": elapsed},
+                        )
                     )
 
         return cast("_F", run)
 
     return decorate
+
+
+def _after_commit(commands: object) -> Callable[[Callable[[], object]], object]:
+    """How to run something once the command's transaction has committed.
+
+    The recorder's ``after_commit(callback)`` when it has one (a recorder
+    writing inside a host's transactions); otherwise at once: approvalflow's
+    own stores have committed when the command returns.
+    """
+    recorder = getattr(getattr(commands, "log", None), "recorder", None)
+    hook = getattr(recorder, "after_commit", None)
+    if callable(hook):
+        return cast("Callable[[Callable[[], object]], object]", hook)
+    return lambda callback: callback()
 
 
 def reminder_recorded(document_id: str) -> None:

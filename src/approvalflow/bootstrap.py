@@ -263,6 +263,17 @@ def _postgres_startup(env: dict[str, str], *, create: bool = True) -> Iterator[N
         raise ConfigurationError(msg) from exc
     schema = env.get("POSTGRES_SCHEMA")
     with conn:
+        # A Django project's store (approvalflow_django's approvalflow_events,
+        # none of eventsourcing's tables): never add a second store beside it.
+        where = schema or "public"
+        hosted = conn.execute(
+            "SELECT to_regclass(%s) IS NULL AND to_regclass(%s) IS NOT NULL",
+            [f"{where}.approvals_events", f"{where}.approvalflow_events"],
+        ).fetchone()
+        if hosted is not None and hosted[0]:
+            raise NotAStoreError(
+                _django_hosted(f"PostgreSQL schema {where!r} at {env['POSTGRES_HOST']}")
+            )
         if not create:
             table = f"{schema or 'public'}.approvals_events"
             found = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()
@@ -363,6 +374,16 @@ def _read_mark(uri: str) -> tuple[int, set[str]]:
     return app_id, tables
 
 
+def _django_hosted(where: str) -> str:
+    """Why a Django project's database is refused, and what to run instead."""
+    return (
+        f"{where} is a Django project's database, with approvalflow's store in "
+        "it (approvalflow_django): approvalflow left it untouched. Run the same "
+        "command from that project, without --db: python manage.py approvalflow "
+        "COMMAND (e.g. python manage.py approvalflow health)"
+    )
+
+
 def _check_is_a_store(file: Path) -> None:
     """Refuse, untouched, a database that another application made."""
     # immutable: no lock, no -wal/-shm files, nothing written; the header
@@ -404,6 +425,8 @@ def _check_is_a_store(file: Path) -> None:
         return
     if app_id == 0 and not tables:
         return  # an empty database: nothing of anyone's to protect
+    if {"approvalflow_events", "django_migrations"} <= tables:
+        raise NotAStoreError(_django_hosted(repr(str(file))))
     others = sorted(tables - own - {"sqlite_sequence"})[:5]
     msg = (
         f"{str(file)!r} is not an approvalflow store: it is another application's "
@@ -520,7 +543,7 @@ def connect(
                 clock=clock if clock is not None else SystemClock(),
                 refresh_views_after_write=refresh_views_after_write,
             )
-    except ConfigurationError:
+    except (ConfigurationError, NotAStoreError):
         raise
     except Exception as exc:
         where = redact_url(url) if url else "default"

@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -45,7 +45,7 @@ from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
 from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.i18n import N_
 
-__all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "main"]
+__all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "StoreOpener", "main"]
 
 #: Every option's environment variable is this and its long name.
 ENV_PREFIX = "APPROVALFLOW_"
@@ -90,12 +90,30 @@ def _store(db: str | None, **options: Any) -> Iterator[Approvals]:
     The others pass ``create=False``: a mistyped path is an error, not a new
     store. Only ``demo`` and ``worker`` create one.
     """
-    url = store_url(db)
+    ctx = click.get_current_context(silent=True)
+    opener = ctx.find_object(StoreOpener) if ctx is not None else None
+    url = store_url(db) if opener is None else None
     try:
-        with connect(url, **options) as app:
+        with (
+            connect(url, **options) if opener is None else opener.open(**options)
+        ) as app:
             yield app
     except ApprovalFlowError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+class StoreOpener:
+    """Opens the commands' store where a host, not ``--db``, says it is.
+
+    Given as click's ``obj`` (``main.main(obj=opener)``), every command that
+    opens a store calls :meth:`open` instead of reading ``--db``: the Django
+    adapter's ``manage.py approvalflow`` runs these very commands on the
+    store its settings describe.
+    """
+
+    def open(self, **options: Any) -> AbstractContextManager[Approvals]:
+        """The store, opened with ``connect()``'s keyword ``options``."""
+        raise NotImplementedError
 
 
 def store_url(db: str | None) -> str:

@@ -36,16 +36,26 @@ if str(EXAMPLE) not in sys.path:
 if not settings.configured:
     from hostsite import settings as host_settings
 
-    host = {k: getattr(host_settings, k) for k in dir(host_settings) if k.isupper()}
-    host["DATABASES"] = {
+    configured = {
+        k: getattr(host_settings, k) for k in dir(host_settings) if k.isupper()
+    }
+    configured["DATABASES"] = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(_TMP / "first.sqlite3"),
         }
     }
-    host["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    settings.configure(**host)
+    configured["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    settings.configure(**configured)
     django.setup()
+
+from firm.models import (  # noqa: E402 - the models need Django set up
+    AccountLink,
+    ClientAccount,
+    ClientUser,
+    Document,
+    Staff,
+)
 
 
 def sqlite_config(path: Path) -> dict[str, Any]:
@@ -128,6 +138,36 @@ def database(request: pytest.FixtureRequest) -> str:
     migrate()
     mail.outbox = []
     return vendor
+
+
+@pytest.fixture
+def host() -> None:
+    """The firm's data: Anna (staff), the Dupont account with Claire and Marc."""
+    anna = Staff.objects.create(
+        username="anna",
+        full_name="Anna Martin",
+        email="anna@martin.example",
+        wants_approval_emails=True,
+    )
+    Staff.objects.create(
+        username="paul", full_name="Paul Roux", email="paul@martin.example"
+    )
+    dupont = ClientAccount.objects.create(code="dupont", name="Dupont & Fils")
+    claire = ClientUser.objects.create(
+        login="claire", name="Claire Dupont", email="claire@dupont.example"
+    )
+    marc = ClientUser.objects.create(
+        login="marc", name="Marc Dupont", email="marc@dupont.example"
+    )
+    AccountLink.objects.create(account=dupont, user=claire, notify=True)
+    AccountLink.objects.create(account=dupont, user=marc, notify=False)
+    Document.objects.create(
+        ref="tax-2025",
+        account=dupont,
+        name="2025 Tax return",
+        file_type="pdf",
+        uploaded_by=anna,
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

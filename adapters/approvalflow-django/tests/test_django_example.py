@@ -8,6 +8,7 @@ see is asserted: pages, recipients, subjects, links.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -16,44 +17,15 @@ from pathlib import Path
 
 import pytest
 from approvalflow_django import get_approvals
+from approvalflow_django.testing import run_worker
 from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
-from firm.models import AccountLink, ClientAccount, ClientUser, Document, Staff
+from firm.models import ClientAccount, Document, Staff
 
 from approvalflow import ApprovalState
 from conftest import EXAMPLE, migrate
-
-
-@pytest.fixture
-def host() -> None:
-    """The firm's data: Anna (staff), the Dupont account with Claire and Marc."""
-    anna = Staff.objects.create(
-        username="anna",
-        full_name="Anna Martin",
-        email="anna@martin.example",
-        wants_approval_emails=True,
-    )
-    Staff.objects.create(
-        username="paul", full_name="Paul Roux", email="paul@martin.example"
-    )
-    dupont = ClientAccount.objects.create(code="dupont", name="Dupont & Fils")
-    claire = ClientUser.objects.create(
-        login="claire", name="Claire Dupont", email="claire@dupont.example"
-    )
-    marc = ClientUser.objects.create(
-        login="marc", name="Marc Dupont", email="marc@dupont.example"
-    )
-    AccountLink.objects.create(account=dupont, user=claire, notify=True)
-    AccountLink.objects.create(account=dupont, user=marc, notify=False)
-    Document.objects.create(
-        ref="tax-2025",
-        account=dupont,
-        name="2025 Tax return",
-        file_type="pdf",
-        uploaded_by=anna,
-    )
 
 
 def _as(user: str) -> dict[str, str]:
@@ -220,3 +192,75 @@ def test_the_worker_command_stops_cleanly_on_sigterm(sqlite_default: Path) -> No
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def _recorded(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "approvalflow.commands" and r.getMessage().endswith("recorded")
+    ]
+
+
+@pytest.mark.usefixtures("database", "host")
+def test_recorded_is_logged_when_the_hosts_transaction_commits(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="approvalflow.commands")
+    with transaction.atomic():
+        get_approvals().request_approval("tax-2025", by="anna")
+        assert _recorded(caplog) == []  # not yet: the host may still roll back
+    assert _recorded(caplog) == ["request_approval of tax-2025 recorded"]
+    # Outside any transaction of the host's: its own, committed at once.
+    get_approvals().resend("tax-2025", by="anna")
+    assert _recorded(caplog)[-1] == "resend of tax-2025 recorded"
+
+
+@pytest.mark.usefixtures("database", "host")
+def test_recorded_is_not_logged_when_the_hosts_transaction_rolls_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="approvalflow.commands")
+
+    def ask_then_fail() -> None:
+        with transaction.atomic():
+            get_approvals().request_approval("tax-2025", by="anna")
+            raise RuntimeError  # the host's view fails after asking
+
+    with pytest.raises(RuntimeError):
+        ask_then_fail()
+    assert get_approvals().status("tax-2025").state is ApprovalState.NONE
+    assert _recorded(caplog) == []
+
+
+def test_the_hosts_own_django_tests_see_approvalflows_mail_in_the_outbox(
+    sqlite_default: Path,
+) -> None:
+    # As a host runs its tests: Django's runner, its TestCase, mail.outbox
+    # (examples/django_host/firm/tests.py, using approvalflow_django.testing).
+    env = {**os.environ, "EXAMPLE_DB": str(sqlite_default)}
+    run = subprocess.run(
+        [sys.executable, "manage.py", "test", "firm", "--verbosity", "2"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Ran 2 tests" in run.stderr
+    assert "test_the_client_is_emailed_when_asked_to_approve" in run.stderr
+    assert run.stderr.rstrip().splitlines()[-2] == "OK"
+
+
+@pytest.mark.usefixtures("database", "host")
+def test_run_worker_sends_in_this_thread_through_djangos_backend() -> None:
+    get_approvals().request_approval("tax-2025", by="anna")
+    assert mail.outbox == []
+    done = run_worker()
+    assert (done.sent, done.refused, done.blocked) == (1, 0, False)
+    assert done.events >= 1  # the request, and the records of who was told
+    assert [m.to for m in mail.outbox] == [["Claire Dupont <claire@dupont.example>"]]
+    again = run_worker()  # nothing waits: nothing is sent twice
+    assert (again.events, again.sent) == (0, 0)

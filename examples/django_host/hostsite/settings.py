@@ -1,7 +1,8 @@
 """Settings of the example host: one app (``firm``) and approvalflow.
 
-SQLite by default (``db.sqlite3`` beside ``manage.py``); set
-``DJANGO_DATABASE_URL``-style variables of your own for PostgreSQL. The
+SQLite by default (``db.sqlite3`` beside ``manage.py``, or the file
+``EXAMPLE_DB`` names); PostgreSQL when ``EXAMPLE_POSTGRES`` is a URL,
+``postgresql://user:password@host:5432/name?schema=NAME``. The
 ``APPROVALFLOW`` setting maps approvalflow's directory onto ``firm``'s
 models.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,7 +28,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("EXAMPLE_DB", str(BASE_DIR / "db.sqlite3")),
@@ -38,6 +41,19 @@ DATABASES = {
         },
     }
 }
+if os.environ.get("EXAMPLE_POSTGRES"):
+    _url = urlsplit(os.environ["EXAMPLE_POSTGRES"])
+    _schema = parse_qs(_url.query).get("schema", ["public"])[0]
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _url.path.lstrip("/"),
+        "USER": unquote(_url.username or ""),
+        "PASSWORD": unquote(_url.password or ""),
+        "HOST": _url.hostname or "localhost",
+        "PORT": str(_url.port or 5432),
+        # Django's tables, and approvalflow's, go in this schema.
+        "OPTIONS": {"options": f"-c search_path={_schema}"},
+    }
 
 # Emails go to the console here; a real host sets its SMTP server or a
 # provider's backend.

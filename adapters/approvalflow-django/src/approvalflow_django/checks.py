@@ -1,11 +1,9 @@
 """System checks of the ``APPROVALFLOW`` setting (``manage.py check``).
 
 Each problem :func:`approvalflow_django.conf.problems` finds becomes an
-error with its id (``approvalflow.E001``: the setting is missing, ``E002``:
-unknown keys, ``E003``: the database alias, ``E004``: the directory,
-``E005``: sender, firm name, portal or firm URL, ``E006``: the language,
-``E007``: the clock, ``E008``: the portal port, ``E009``: the reminder
-schedule) and a hint saying what is allowed.
+error with its id and a hint saying what is allowed; the ids and what each
+is about are :data:`approvalflow_django.conf.CHECK_IDS` (``E001`` to
+``E012``, the adapter's README has the table).
 """
 
 from __future__ import annotations

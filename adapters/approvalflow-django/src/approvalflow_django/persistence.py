@@ -27,10 +27,11 @@ the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django.db import transaction
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
@@ -155,6 +156,15 @@ class DjangoAggregateRecorder(AggregateRecorder):
             self._after_insert(c, ids, stored_events, kwargs)
         return ids
 
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the host's outermost transaction commits.
+
+        At once outside any; never if it rolls back. approvalflow logs a
+        command as recorded this way, so a request rolled back with the
+        host's transaction is never logged as recorded.
+        """
+        transaction.on_commit(callback, using=self.database.alias)
+
     def _after_insert(
         self,
         cursor: Cursor,
@@ -271,6 +281,15 @@ class DjangoApplicationRecorder(DjangoAggregateRecorder, ApplicationRecorder):
     ) -> Sequence[int] | None:
         """Insert the events (and their read-model rows); return their ids."""
         return self._insert(stored_events, **kwargs)
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the host's outermost transaction commits.
+
+        At once outside any; never if it rolls back. approvalflow logs a
+        command as recorded this way, so a request rolled back with the
+        host's transaction is never logged as recorded.
+        """
+        transaction.on_commit(callback, using=self.database.alias)
 
     def _after_insert(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import approvalflow
@@ -41,18 +42,32 @@ def build_approvals(**ports: Any) -> Approvals:
             else ModelDirectory(settings.models or {})
         ),
         "mailer": DjangoMailer(),
-        "links": PortalLinks(settings.portal_url, firm_url=settings.firm_url),
+        "links": (
+            conf.load_object(settings.links)
+            if settings.links is not None
+            else PortalLinks(
+                settings.portal_url,
+                firm_url=settings.firm_url,
+                preferences_url=settings.preferences_url,
+            )
+        ),
         "composer": EmailComposer(
             sender=settings.from_email,
             firm_name=settings.firm_name,
             default_language=settings.language,
+            reply_to=settings.reply_to,
+            logo_url=settings.logo_url,
         ),
     }
     if settings.clock is not None:
         wired["clock"] = conf.load_object(settings.clock)
     if settings.portal is not None:
         wired["portal"] = conf.load_object(settings.portal)
-    if settings.reminder_schedule is not None:
+    if settings.webhook is not None and "event_sink" not in ports:
+        wired["event_sink"] = conf.webhook_sink(settings.webhook)
+    if isinstance(settings.reminder_schedule, Mapping):
+        wired["reminder_schedule"] = conf.reminder_schedule(settings.reminder_schedule)
+    elif settings.reminder_schedule is not None:
         schedule = conf.load_object(settings.reminder_schedule)
         if not isinstance(schedule, ReminderSchedule):
             msg = (
