@@ -966,3 +966,84 @@ def test_addresses_with_any_letter_are_taken_as_written() -> None:
     address = recipient_address("Xavier Dupont", "Xavier.X@Dupont-Xyz.example")
     assert address.addr_spec == "Xavier.X@Dupont-Xyz.example"
     assert address.display_name == "Xavier Dupont"
+
+
+class BuggyMailer(RecordingMailer):
+    """A mailer with a fault of its own for one address (not a port error)."""
+
+    def __init__(self, bad: str, error: Exception) -> None:
+        super().__init__()
+        self.bad = bad
+        self.error = error
+        self.tries = 0
+
+    def send(self, message: EmailMessage) -> None:
+        if message["To"].addresses[0].addr_spec == self.bad:
+            self.tries += 1
+            raise self.error
+        super().send(message)
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no words for this")
+
+
+@pytest.mark.parametrize(
+    "error", [ValueError("bad recipient data"), UnprintableError(), KeyError("x")]
+)
+def test_a_port_failing_on_its_own_fault_parks_that_message_and_the_rest_flows(
+    app: Approvals,
+    clock: ControllableClock,
+    directory: InMemoryDirectory,
+    error: Exception,
+) -> None:
+    directory.link("acme", "c2", notify=True)
+    mailer = BuggyMailer("claire@acme.example", error)
+    notifier = app.notifier(
+        mailer=mailer, links=StaticLinks("https://p.example"), composer=COMPOSER
+    )
+    app.request_approval("d1", by="f1")
+    app.request_approval("g-doc", by="f1")  # globex's clients' mail must flow
+    for _ in range(10):
+        notifier.run_once()  # never raises, whatever the mailer's error
+        clock.advance(hours=1)  # past each back-off
+    assert mailer.tries == 3  # tried a few times, then parked
+    sent = [m["To"].addresses[0].addr_spec for m in mailer.sent]
+    assert "marc@acme.example" in sent
+    assert any(a.endswith("globex.example") for a in sent), sent
+    backlog = app.delivery_backlog()
+    assert backlog.waiting == ()
+    [parked] = backlog.refused
+    assert parked.address == "claire@acme.example"
+    assert "parked after 3 tries" in str(parked.last_error)
+    assert "deliveries retry --event" in str(parked.last_error)
+    # The operator fixes the cause and releases it.
+    mailer.bad = "nobody@nowhere.example"
+    assert app.retry_deliveries(parked.notification_id) == 1
+    notifier.run_once()
+    assert [m["To"].addresses[0].addr_spec for m in mailer.sent].count(
+        "claire@acme.example"
+    ) == 1
+
+
+def test_a_temporary_failure_is_retried_at_the_address_the_directory_has_now(
+    app: Approvals,
+    clock: ControllableClock,
+    notifier: Notifier,
+    mailer: FlakyMailer,
+    directory: InMemoryDirectory,
+) -> None:
+    mailer.later.add("claire@acme.example")
+    app.request_approval("d1", by="f1")
+    assert notifier.run_once().blocked
+    directory.client_users["c1"] = attrs.evolve(
+        directory.client_users["c1"], email="claire.new@acme.example"
+    )
+    clock.advance(minutes=1)
+    deliver_all(notifier)
+    assert [m["To"].addresses[0].addr_spec for m in mailer.sent] == [
+        "claire.new@acme.example"
+    ]
+    told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
+    assert "claire.new@acme.example" in told[0].summary

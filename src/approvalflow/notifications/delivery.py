@@ -53,6 +53,7 @@ from approvalflow.ports import (
     PermanentDeliveryError,
     PortalNotifications,
     PreferenceLinks,
+    TemporaryDeliveryError,
 )
 
 __all__ = ["DEFAULT_LEASE", "DeliveryPass", "DeliverySource", "Notifier"]
@@ -220,20 +221,28 @@ class Notifier:
             current = self._current_recipient(delivery)
             try:
                 message_id = self._send(current, found[0][1], now)
-            except PermanentDeliveryError as exc:
-                self.store.update(
-                    attrs.evolve(
-                        current,
-                        status="refused",
-                        attempts=delivery.attempts + 1,
-                        done_at=now,
-                        last_error=str(exc),
-                    )
-                )
-                self._report("refused", current, found[0][1], error=str(exc))
-                refused += 1
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, PermanentDeliveryError) or not _temporary(exc):
+                    # Refused again, or failing on its own fault again: it
+                    # stays parked; the operator sees why.
+                    error = (
+                        described(exc)
+                        if isinstance(exc, PermanentDeliveryError)
+                        else f"{type(exc).__name__}: {described(exc)}"
+                    )
+                    self.store.update(
+                        attrs.evolve(
+                            current,
+                            status="refused",
+                            attempts=delivery.attempts + 1,
+                            done_at=now,
+                            last_error=error,
+                        )
+                    )
+                    self._report("refused", current, found[0][1], error=error)
+                    refused += 1
+                    continue
+                error = f"{type(exc).__name__}: {described(exc)}"
                 self.store.update(
                     attrs.evolve(
                         current, attempts=delivery.attempts + 1, last_error=error
@@ -298,9 +307,12 @@ class Notifier:
             self.store.plan(plan)
             plan = self.store.planned(notification_id) or []
         sent = refused = 0
-        for delivery in plan:
-            if delivery.status != "pending":
+        for planned in plan:
+            if planned.status != "pending":
                 continue
+            # Tried before and failed for a while: the address as the
+            # directory has it now (it may have been corrected meanwhile).
+            delivery = self._current_recipient(planned) if planned.attempts else planned
             now = self.app.clock.now()
             if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
                 return DeliveryPass(sent=sent, refused=refused, blocked=True)
@@ -315,14 +327,35 @@ class Notifier:
                         status="refused",
                         attempts=delivery.attempts + 1,
                         done_at=now,
-                        last_error=str(exc),
+                        last_error=described(exc),
                     )
                 )
-                self._report("refused", delivery, event, error=str(exc))
+                self._report("refused", delivery, event, error=described(exc))
                 refused += 1
             except Exception as exc:
                 attempts = delivery.attempts + 1
-                error = f"{type(exc).__name__}: {exc}"
+                error = f"{type(exc).__name__}: {described(exc)}"
+                if not _temporary(exc) and attempts >= UNEXPECTED_TRIES:
+                    # Not a delivery error the port promises but a fault of
+                    # its own (a bug, bad data for one recipient): parked as
+                    # refused so the rest flows; an operator retries it.
+                    parked = (
+                        f"{error} (not a delivery error of the port: parked after "
+                        f"{attempts} tries; fix the cause, then run approvalflow "
+                        f"deliveries retry --event {delivery.notification_id})"
+                    )
+                    self.store.update(
+                        attrs.evolve(
+                            delivery,
+                            status="refused",
+                            attempts=attempts,
+                            done_at=now,
+                            last_error=parked,
+                        )
+                    )
+                    self._report("refused", delivery, event, error=parked)
+                    refused += 1
+                    continue
                 self.store.update(
                     attrs.evolve(
                         delivery,
@@ -569,6 +602,27 @@ class Notifier:
             ),
         )
         self.app.record_notified(event.originator_id, report)
+
+
+#: Tries a delivery gets when the port fails with an error it does not
+#: promise (neither a delivery error nor a network one) before it is parked.
+UNEXPECTED_TRIES = 3
+
+
+def _temporary(exc: BaseException) -> bool:
+    """Whether a failure may pass by itself: the port says so, or the network."""
+    return isinstance(exc, TemporaryDeliveryError | OSError | TimeoutError)
+
+
+def described(exc: BaseException) -> str:
+    """``str(exc)``, or what can be said of it when that fails too."""
+    try:
+        return str(exc)
+    except Exception:  # an exception whose __str__ raises must not escape
+        try:
+            return repr(exc)
+        except Exception:
+            return f"{type(exc).__name__} (its message could not be read)"
 
 
 def _default_backoff(attempts: int) -> timedelta:

@@ -157,11 +157,15 @@ class SQLDeliveryStore:
                 )
 
     def update(self, delivery: PlannedDelivery) -> None:
-        """Record a delivery's new status."""
+        """Record a delivery's new status, and where it went.
+
+        A retry goes to the recipient's current address: the record says so.
+        """
         with self._write() as c:
             c.execute(
                 f"UPDATE {self.table} SET status = ?, attempts = ?,"
-                " next_attempt_at = ?, done_at = ?, last_error = ?"
+                " next_attempt_at = ?, done_at = ?, last_error = ?,"
+                " recipient_name = ?, address = ?, language = ?"
                 " WHERE notification_id = ? AND seq = ?",
                 [
                     delivery.status,
@@ -169,6 +173,9 @@ class SQLDeliveryStore:
                     time_text(delivery.next_attempt_at),
                     time_text(delivery.done_at),
                     delivery.last_error,
+                    delivery.recipient_name,
+                    delivery.address,
+                    delivery.language,
                     delivery.notification_id,
                     delivery.seq,
                 ],
