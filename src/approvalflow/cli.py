@@ -15,12 +15,12 @@ option).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import logging
 import math
 import os
+import pkgutil
 import re
 import signal
 import sys
@@ -683,9 +683,14 @@ def load_object(spec: str, port: str | None = None) -> Any:
             msg = f"{spec!r} is not of the form package.module:attribute"
             raise click.BadParameter(msg)
         try:
-            found = importlib.import_module(module_name)
-            for part in attribute.split("."):
-                found = getattr(found, part)
+            found = pkgutil.resolve_name(spec)
+        except ValueError as exc:
+            # Not Python names (a dash, a space, a leading digit...).
+            msg = (
+                f"{spec!r} is not of the form package.module:attribute "
+                "(Python names separated by dots)"
+            )
+            raise click.BadParameter(msg) from exc
         except (ImportError, AttributeError) as exc:
             msg = (
                 f"cannot load {spec!r}: {exc} (the working directory, or "
