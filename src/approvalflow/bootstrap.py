@@ -27,6 +27,7 @@ from approvalflow.domain.errors import (
     ConfigurationError,
     NotAStoreError,
     StoreCorruptError,
+    StoreError,
     StoreNotFoundError,
 )
 from approvalflow.domain.values import ReminderSchedule
@@ -264,6 +265,7 @@ def _sqlite_env(path: str, *, create: bool, read_only: bool) -> dict[str, str]:
         "SQLITE_LOCK_TIMEOUT": _SQLITE_LOCK_TIMEOUT,
     }
     if read_only:
+        _check_upgraded(file)
         # Opened read-only: nothing is written, no lock is taken, and a copy
         # on a read-only disk or without write permission opens too.
         writable = os.access(file, os.W_OK) and os.access(file.parent, os.W_OK)
@@ -272,6 +274,27 @@ def _sqlite_env(path: str, *, create: bool, read_only: bool) -> dict[str, str]:
         env["CREATE_TABLE"] = "false"
         env["APPROVALFLOW_READ_ONLY"] = "true"
     return env
+
+
+def _check_upgraded(file: Path) -> None:
+    """Refuse, with what to do, a store a read-only open cannot read.
+
+    Every store this release writes is in WAL mode (bytes 18-19 of an SQLite
+    file's header are 2). A store last written by an earlier release is not:
+    opening it switches it to WAL, a write a read-only open cannot make.
+    """
+    with file.open("rb") as handle:
+        header = handle.read(20)
+    if header[18:20] == b"\x02\x02":
+        return
+    msg = (
+        f"the store {str(file)!r} was last written by an earlier approvalflow "
+        "release, and reading it needs a one-time upgrade that a read-only "
+        "open cannot make; nothing was changed. Upgrade it once by opening it "
+        "for writing, e.g. 'approvalflow projections rebuild --db "
+        f"{file}' (it rewrites only the lists), or read a writable copy"
+    )
+    raise StoreError(msg)
 
 
 def _check_is_a_store(file: Path) -> None:
