@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
@@ -41,7 +41,7 @@ from approvalflow.domain.errors import (
 from approvalflow.domain.reminders import in_zone, schedule_zone
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
-from approvalflow.history import HistoryEntry, history_entry
+from approvalflow.history import HistoryEntry, account_names, history_entry
 from approvalflow.readmodels.audit import AuditRow, audit_trail
 from approvalflow.readmodels.documents import (
     RECENT_WINDOW,
@@ -152,10 +152,18 @@ class ClientView:
 class Queries:
     """Every query of ``Approvals``, over the read models and the event log."""
 
-    def __init__(self, log: ApprovalLog, *, refresh_views_on_read: bool) -> None:
+    def __init__(
+        self,
+        log: ApprovalLog,
+        *,
+        refresh_views_on_read: bool,
+        account_name: Callable[[str], str | None] = lambda _account_id: None,
+    ) -> None:
         self.log = log
         #: Whether each list query first catches up events recorded another way.
         self.refresh_views_on_read = refresh_views_on_read
+        #: The display name of a client account (the Directory port's), if any.
+        self.account_name = account_name
 
     def _fresh_views(self) -> ReadModelStore:
         views = self.log.views
@@ -207,10 +215,9 @@ class Queries:
     def history(self, document_id: str) -> tuple[HistoryEntry, ...]:
         """See :meth:`Approvals.history`."""
         doc_id = check_identifier("document_id", document_id)
-        return tuple(
-            history_entry(event)
-            for event in self.log.events.get(approval_request_id(doc_id))
-        )
+        events = list(self.log.events.get(approval_request_id(doc_id)))
+        names = account_names(events, self.account_name)
+        return tuple(history_entry(event, names) for event in events)
 
     # -- lists -------------------------------------------------------------------
 
@@ -280,6 +287,7 @@ class Queries:
             self.log.events.get(approval_request_id(doc_id)),
             language=language,
             time_zone=time_zone,
+            account_name=self.account_name,
         )
 
     def export_audit(
@@ -343,7 +351,11 @@ class Queries:
             if (start is not None and at < start) or (end is not None and at >= end):
                 return
             (row,) = audit_trail(
-                document or "", [event], language=language, time_zone=time_zone
+                document or "",
+                [event],
+                language=language,
+                time_zone=time_zone,
+                account_name=self.account_name,
             )
             write({"position": position, "account_id": owner, **row.as_record()})
             written += 1

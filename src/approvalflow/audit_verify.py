@@ -35,6 +35,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from gettext import NullTranslations
 from typing import Any
 
 __all__ = [
@@ -52,6 +53,10 @@ __all__ = [
     "verify",
     "verify_bundle",
 ]
+
+# The report is English (operators, logs): gettext's English plural rule.
+# Bound to a name babel does not extract: these are not catalog messages.
+_plural = NullTranslations().ngettext
 
 #: The bundle format this module reads.
 BUNDLE_FORMAT = "approvalflow-audit-bundle/1"
@@ -146,16 +151,25 @@ class Report:
 
         ``names`` gives a record's document id where it is known.
         """
+        found = len(self.findings)
         verdict = (
-            "VERIFIED" if self.ok else f"NOT VERIFIED: {len(self.findings)} problem(s)"
+            "VERIFIED"
+            if self.ok
+            else "NOT VERIFIED: " + _plural("%d problem", "%d problems", found) % found
         )
         yield verdict
         yield f"events checked: {self.events}"
         if self.checkpoint:
             yield (
                 f"chain starts after event #{self.checkpoint}: "
-                f"{self.before_checkpoint} earlier event(s) were recorded before "
-                "the chain existed and are hashed from that point on"
+                + _plural(
+                    "%d earlier event was recorded before the chain existed and "
+                    "is hashed from that point on",
+                    "%d earlier events were recorded before the chain existed and "
+                    "are hashed from that point on",
+                    self.before_checkpoint,
+                )
+                % self.before_checkpoint
             )
         yield f"head: #{self.head_notification_id} {self.head}"
         for f in self.findings:

@@ -307,7 +307,7 @@ class EmailComposer:
                 values[name] = words.number(context[name])
         decided_at = context.get("decided_at")
         if isinstance(decided_at, datetime):
-            values["decided_at"] = words.time(decided_at, "long")
+            values["decided_at"] = words.time(decided_at)
         text_env = self._environment(language, html=False)
         text = text_env.select_template([f"{language}/{kind}.txt", f"{kind}.txt"])
         subject = "".join(text.blocks["subject"](text.new_context(values)))
