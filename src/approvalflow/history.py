@@ -43,8 +43,9 @@ class HistoryEntry:
     details: Mapping[str, Any]
     #: The display names of the client accounts the facts name by id (from
     #: the Directory port when the entry was read). An account without one
-    #: is written as its id: "account acme".
-    account_names: Mapping[str, str] = attrs.field(factory=dict, kw_only=True)
+    #: is written as its id: "account acme". Not part of equality: two
+    #: readers of the same event, with or without a directory, read one entry.
+    account_names: Mapping[str, str] = attrs.field(factory=dict, kw_only=True, eq=False)
 
     def summary(self, language: str | None = None, time_zone: str | None = None) -> str:
         """What happened, as a sentence: who did what, in the reader's words.
