@@ -8,7 +8,10 @@ their locale.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -31,7 +34,7 @@ from approvalflow.testing import (
     RecordingPortal,
     StaticLinks,
 )
-from approvalflow.worker import pass_summary
+from approvalflow.worker import Worker, pass_summary
 from tests.helpers import START, make_directory
 
 SHIPPED = ("en", "fr", "de")
@@ -395,3 +398,38 @@ def test_reminder_due_times_in_summaries_default_to_utc_in_the_locale_style() ->
     assert "GMT+00:00" in reminded.summary()
     assert "T09:00:00" not in reminded.summary()  # not ISO 8601: that is for details
     assert reminded.details["due_at"].startswith("2026-01-08T09:00:00")
+
+
+def test_the_worker_logs_counts_in_their_own_form(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="approvalflow.worker")
+    with connect(
+        "memory://",
+        directory=make_directory(),
+        clock=ControllableClock(START),
+        mailer=RecordingMailer(),
+        portal=RecordingPortal(),
+        links=StaticLinks("https://p.example"),
+        composer=EmailComposer(sender="cabinet@firm.example", firm_name="Martin"),
+    ) as app:
+        app.request_approval("d1", by="f1")
+        worker = Worker(app, app.notifier(), interval=0.01)
+        thread = threading.Thread(target=worker.run)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            # The request's two events, then the one recording who was told.
+            while not any("1 event (" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline, "the worker logged no pass"
+                time.sleep(0.01)
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+    passes = [r.getMessage() for r in caplog.records if "delivered" in r.getMessage()]
+    # "delivered 1 event", never "delivered 1 events"; and 2 events.
+    assert passes[:2] == [
+        "reminded 0 documents, delivered 2 events (2 sent, 0 refused)",
+        "reminded 0 documents, delivered 1 event (0 sent, 0 refused)",
+    ]
+    assert not any(HAND_PLURAL.search(p) or "1 events" in p for p in passes)
