@@ -127,10 +127,14 @@ def delivery_problems(
             "",
         )
         problems.append(
-            w.gettext(
-                "deliveries stuck: %(behind)s event(s) wait, the oldest for "
+            w.ngettext(
+                "deliveries stuck: %(behind)s event waits, for %(waited)s s "
+                "(more than %(limit)s s)%(cause)s; check that a worker runs "
+                "and what it logs",
+                "deliveries stuck: %(behind)s events wait, the oldest for "
                 "%(waited)s s (more than %(limit)s s)%(cause)s; check that a "
                 "worker runs and what it logs",
+                behind,
                 behind=w.number(behind),
                 waited=w.number(waited),
                 limit=w.number(int(max_delay.total_seconds())),
@@ -139,10 +143,14 @@ def delivery_problems(
         )
     if backlog.refused:
         problems.append(
-            w.gettext(
-                "%(count)s delivery(ies) refused for good wait for an operator: "
+            w.ngettext(
+                "%(count)s delivery refused for good waits for an operator: "
                 "fix the address or mailbox, then run "
                 "'approvalflow deliveries retry'",
+                "%(count)s deliveries refused for good wait for an operator: "
+                "fix the address or mailbox, then run "
+                "'approvalflow deliveries retry'",
+                len(backlog.refused),
                 count=w.number(len(backlog.refused)),
             )
         )
@@ -155,10 +163,14 @@ def view_problems(
     """Read models further behind the log than ``max_lag`` events."""
     w = words(language)
     return [
-        w.gettext(
-            "read model %(view)s is %(behind)s event(s) behind the log (more than "
+        w.ngettext(
+            "read model %(view)s is %(behind)s event behind the log (more than "
             "%(limit)s); check that the process following it runs, or run "
             "'approvalflow projections rebuild'",
+            "read model %(view)s is %(behind)s events behind the log (more than "
+            "%(limit)s); check that the process following it runs, or run "
+            "'approvalflow projections rebuild'",
+            v.behind,
             view=repr(v.view),
             behind=w.number(v.behind),
             limit=w.number(max_lag),

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 from uuid import UUID
@@ -42,7 +42,7 @@ from approvalflow.domain.errors import (
 from approvalflow.domain.reminders import in_zone, schedule_zone
 from approvalflow.domain.validation import check_identifier, check_int, check_utc
 from approvalflow.domain.values import ApprovalState, CycleOutcome, DocumentFacts
-from approvalflow.history import HistoryEntry, history_entry
+from approvalflow.history import HistoryEntry, account_names, history_entry
 from approvalflow.readmodels.audit import AuditRow, audit_trail
 from approvalflow.readmodels.documents import (
     RECENT_WINDOW,
@@ -153,22 +153,38 @@ class ClientView:
 class Queries:
     """Every query of ``Approvals``, over the read models and the event log."""
 
-    def __init__(self, log: ApprovalLog, *, refresh_views_on_read: bool) -> None:
+    def __init__(
+        self,
+        log: ApprovalLog,
+        *,
+        refresh_views_on_read: bool,
+        account_name: Callable[[str], str | None] = lambda _account_id: None,
+    ) -> None:
         self.log = log
         #: Whether each list query first catches up events recorded another way.
         self.refresh_views_on_read = refresh_views_on_read
+        #: The display name of a client account (the Directory port's), if any.
+        self.account_name = account_name
 
     def _fresh_views(self) -> ReadModelStore:
+        views = self._current_views()
+        if self.refresh_views_on_read:
+            self.log.refresh_views()
+        return views
+
+    def _current_views(self) -> ReadModelStore:
+        """The read models, or a refusal saying how to bring old ones up to date."""
         views = self.log.views
         if views.needs_rebuild:
             msg = (
-                "this store's lists were made by an earlier release and it is "
-                "open read-only, so they cannot be rebuilt: open a writable copy "
-                "for the lists (history, status and the audit chain work here)"
+                "this store's lists were made by an earlier approvalflow release "
+                "and it is open read-only, so they cannot be rebuilt here; "
+                "nothing was changed. Upgrade them once by opening the store "
+                "for writing: approvalflow projections rebuild --db STORE "
+                "(it rewrites only the lists), or read a writable copy "
+                "(history, status and the audit chain work read-only)"
             )
             raise StoreError(msg)
-        if self.refresh_views_on_read:
-            self.log.refresh_views()
         return views
 
     # -- one document --------------------------------------------------------------
@@ -214,7 +230,8 @@ class Queries:
             # history with a hole would read as a true one.
             if event.originator_version != expected:
                 raise OriginatorVersionError(expected, event.originator_version)
-        return tuple(history_entry(event) for event in events)
+        names = account_names(events, self.account_name)
+        return tuple(history_entry(event, names) for event in events)
 
     # -- lists -------------------------------------------------------------------
 
@@ -284,6 +301,7 @@ class Queries:
             self.log.events.get(approval_request_id(doc_id)),
             language=language,
             time_zone=time_zone,
+            account_name=self.account_name,
         )
 
     def export_audit(
@@ -347,7 +365,11 @@ class Queries:
             if (start is not None and at < start) or (end is not None and at >= end):
                 return
             (row,) = audit_trail(
-                document or "", [event], language=language, time_zone=time_zone
+                document or "",
+                [event],
+                language=language,
+                time_zone=time_zone,
+                account_name=self.account_name,
             )
             write({"position": position, "account_id": owner, **row.as_record()})
             written += 1
@@ -532,6 +554,7 @@ class Queries:
 
     def views_status(self) -> list[ViewPosition]:
         """See :meth:`Approvals.views_status`."""
+        self._current_views()
         head = self.log.recorder.max_notification_id() or 0
         return [
             ViewPosition(view, self.log.views.position(view, self.log.name), head)

@@ -17,7 +17,7 @@ It names no concrete adapter: ``connect()`` is the one place that does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import IO, Any
@@ -73,6 +73,22 @@ from approvalflow.readmodels.store import Progress, ReadModelStore
 __all__ = ["KEEP", "Approvals", "BatchRequest", "DeliveryPorts", "DocumentStatus"]
 
 
+def _account_name(directory: Directory | None) -> Callable[[str], str | None]:
+    """How history names a client account: the directory's name, if it has one.
+
+    Without a directory (a store opened for replays and audits), or for an
+    account the directory no longer knows, history writes the account's id.
+    """
+
+    def name(account_id: str) -> str | None:
+        if directory is None:
+            return None
+        account = directory.account(account_id)
+        return account.name if account is not None else None
+
+    return name
+
+
 @attrs.frozen
 class DeliveryPorts:
     """The ports deliveries use, as wired by :func:`approvalflow.connect`."""
@@ -109,7 +125,11 @@ class Approvals:
         self._log = log
         self._auth = Authorization(directory)
         self._commands = Commands(log, self._auth, reminder_schedule)
-        self._queries = Queries(log, refresh_views_on_read=refresh_views_on_read)
+        self._queries = Queries(
+            log,
+            refresh_views_on_read=refresh_views_on_read,
+            account_name=_account_name(directory),
+        )
         self._delivery = delivery
 
     # -- the parts -----------------------------------------------------------------

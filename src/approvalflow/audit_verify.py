@@ -35,6 +35,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from gettext import NullTranslations
 from typing import Any
 
 __all__ = [
@@ -56,6 +57,10 @@ __all__ = [
     "verify",
     "verify_bundle",
 ]
+
+# The report is English (operators, logs): gettext's English plural rule.
+# Bound to a name babel does not extract: these are not catalog messages.
+_plural = NullTranslations().ngettext
 
 #: The bundle format this module reads.
 BUNDLE_FORMAT = "approvalflow-audit-bundle/1"
@@ -156,25 +161,40 @@ class Report:
 
         ``names`` gives a record's document id where it is known.
         """
+        found = len(self.findings)
         if self.ok:
             verdict = "VERIFIED"
-        elif not self.findings:
+        elif not found:
             verdict = "NOT VERIFIED: no event is covered by the chain yet"
         else:
-            verdict = f"NOT VERIFIED: {len(self.findings)} problem(s)"
+            verdict = (
+                "NOT VERIFIED: " + _plural("%d problem", "%d problems", found) % found
+            )
         yield verdict
         yield f"events checked: {self.events}"
         if not self.chain_started:
             yield (
-                f"the chain has not begun: none of the {self.before_checkpoint} "
-                "event(s) is covered yet; open the store for writing once to "
-                "chain them from that point on"
+                "the chain has not begun: "
+                + _plural(
+                    "the %d event is not covered yet",
+                    "none of the %d events is covered yet",
+                    self.before_checkpoint,
+                )
+                % self.before_checkpoint
+                + "; open the store for writing once to chain them from that "
+                "point on"
             )
         elif self.checkpoint:
             yield (
                 f"chain starts after event #{self.checkpoint}: "
-                f"{self.before_checkpoint} earlier event(s) were recorded before "
-                "the chain existed and are hashed from that point on"
+                + _plural(
+                    "%d earlier event was recorded before the chain existed and "
+                    "is hashed from that point on",
+                    "%d earlier events were recorded before the chain existed and "
+                    "are hashed from that point on",
+                    self.before_checkpoint,
+                )
+                % self.before_checkpoint
             )
         yield f"head: #{self.head_notification_id} {self.head}"
         for f in self.findings:

@@ -15,12 +15,12 @@ option).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import logging
 import math
 import os
+import pkgutil
 import re
 import signal
 import sys
@@ -207,13 +207,14 @@ _time_zone_option = _option(
     default=None,
     callback=_check_zone,
     help="The IANA time zone times meant for people are shown in (e.g. "
-    "Europe/Paris); default UTC (audit exports: times in summaries as "
-    "recorded, ISO 8601 UTC).",
+    "Europe/Paris), with its offset; default UTC (audit exports: the at "
+    "column stays ISO 8601 UTC).",
 )
 
 #: A document's states as people read them (the msgids are the states).
 _STATES = {
-    "none": N_("none"),
+    "not_requested": N_("approval not requested"),
+    "cancelled": N_("request cancelled"),
     "pending_approval": N_("pending_approval"),
     "approved": N_("approved"),
     "rejected": N_("rejected"),
@@ -241,6 +242,9 @@ def history(
             )
         )
     state = status.state.value
+    if state == "none":
+        # No request open: say why, as a person would (never "none").
+        state = "cancelled" if status.closed_at is not None else "not_requested"
     say(f"{document_id}: {w.gettext(_STATES[state]) if state in _STATES else state}")
     local = status.next_reminder_local
     if local is not None:
@@ -249,9 +253,7 @@ def history(
         when = i18n.words(language, zone).time(local)
         say(w.gettext("next reminder: %(when)s (%(zone)s)", when=when, zone=zone))
     for entry in entries:
-        at = w.time(entry.at)
-        line = entry.describe(language, time_zone or "UTC")
-        say(f"{entry.version:>4}  {at}  {line}")
+        say(f"{w.time(entry.at)}  {entry.describe(language, time_zone)}")
 
 
 class _AuditGroup(click.Group):
@@ -425,8 +427,12 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
             raise click.UsageError(str(exc)) from exc
     w = i18n.words(language)
     click.echo(
-        w.gettext(
-            "%(count)s event(s) written to %(file)s", count=w.number(count), file=out
+        w.ngettext(
+            "%(count)s event written to %(file)s",
+            "%(count)s events written to %(file)s",
+            count,
+            count=w.number(count),
+            file=out,
         ),
         err=True,
     )
@@ -497,8 +503,12 @@ def audit_export(db: str | None, out: str, language: str) -> None:
             raise click.UsageError(str(exc)) from exc
     w = i18n.words(language)
     click.echo(
-        w.gettext(
-            "%(count)s event(s) written to %(file)s", count=w.number(count), file=out
+        w.ngettext(
+            "%(count)s event written to %(file)s",
+            "%(count)s events written to %(file)s",
+            count,
+            count=w.number(count),
+            file=out,
         )
     )
 
@@ -702,9 +712,14 @@ def load_object(spec: str, port: str | None = None) -> Any:
             msg = f"{spec!r} is not of the form package.module:attribute"
             raise click.BadParameter(msg)
         try:
-            found = importlib.import_module(module_name)
-            for part in attribute.split("."):
-                found = getattr(found, part)
+            found = pkgutil.resolve_name(spec)
+        except ValueError as exc:
+            # Not Python names (a dash, a space, a leading digit...).
+            msg = (
+                f"{spec!r} is not of the form package.module:attribute "
+                "(Python names separated by dots)"
+            )
+            raise click.BadParameter(msg) from exc
         except (ImportError, AttributeError) as exc:
             msg = (
                 f"cannot load {spec!r}: {exc} (the working directory, or "
@@ -758,14 +773,16 @@ def reminders_run(db: str | None, language: str) -> None:
         sent = app.send_due_reminders()
     if sent:
         click.echo(
-            w.gettext(
-                "%(count)s reminder(s) recorded: %(documents)s",
+            w.ngettext(
+                "%(count)s reminder recorded: %(documents)s",
+                "%(count)s reminders recorded: %(documents)s",
+                len(sent),
                 count=w.number(len(sent)),
                 documents=", ".join(sent),
             )
         )
     else:
-        click.echo(w.gettext("0 reminder(s) recorded."))
+        click.echo(w.gettext("No reminder was due: none recorded."))
 
 
 @main.group()
@@ -801,8 +818,10 @@ def deliveries_status(
         click.echo(json.dumps({"ok": report.ok, "problems": report.problems, **record}))
         sys.exit(0 if report.ok else 1)
     say(
-        w.gettext(
+        w.ngettext(
+            "position %(position)s of %(head)s event",
             "position %(position)s of %(head)s events",
+            backlog.head,
             position=w.number(backlog.position),
             head=w.number(backlog.head),
         )
@@ -827,10 +846,11 @@ def deliveries_status(
         say(w.gettext("lease held by %(holder)s", holder=holder))
     say(w.gettext("waiting: %(count)s", count=w.number(len(backlog.waiting))))
     for d in backlog.waiting:
-        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind}"
-        line = w.gettext(
-            "%(delivery)s to %(address)s: %(attempts)s attempt(s)",
-            delivery=where,
+        line = w.ngettext(
+            "%(delivery)s to %(address)s: %(attempts)s attempt",
+            "%(delivery)s to %(address)s: %(attempts)s attempts",
+            d.attempts,
+            delivery=_delivery_name(w, d),
             address=d.address,
             attempts=w.number(d.attempts),
         )
@@ -841,15 +861,24 @@ def deliveries_status(
         say(f"  {line}")
     say(w.gettext("refused for good: %(count)s", count=w.number(len(backlog.refused))))
     for d in backlog.refused:
-        where = f"#{d.notification_id}.{d.seq} {d.channel} {d.kind}"
         line = w.gettext(
             "%(delivery)s to %(address)s: %(error)s",
-            delivery=where,
+            delivery=_delivery_name(w, d),
             address=d.address,
             error=d.last_error,
         )
         say(f"  {line}")
     _problems(report.problems, w)
+
+
+def _delivery_name(w: i18n.Words, delivery: Any) -> str:
+    """``email request (event 12)``: what it is, and the event to retry by."""
+    return w.gettext(
+        "%(channel)s %(kind)s (event %(event)s)",
+        channel=delivery.channel,
+        kind=delivery.kind,
+        event=delivery.notification_id,
+    )
 
 
 @deliveries.command("retry")
@@ -859,7 +888,7 @@ def deliveries_status(
     "notification_id",
     type=click.IntRange(min=1),
     default=None,
-    help="Only this event's deliveries (the #N in deliveries status).",
+    help="Only this event's deliveries (the event N in deliveries status).",
 )
 @_language_option
 def deliveries_retry(
@@ -874,8 +903,10 @@ def deliveries_retry(
         count = app.retry_deliveries(notification_id)
     w = i18n.words(language)
     click.echo(
-        w.gettext(
+        w.ngettext(
+            "%(count)s refused delivery will be tried again by the worker.",
             "%(count)s refused deliveries will be tried again by the worker.",
+            count,
             count=w.number(count),
         )
     )
@@ -894,8 +925,10 @@ def deliveries_skip(db: str | None, language: str) -> None:
         skipped = app.skip_deliveries()
     w = i18n.words(language)
     click.echo(
-        w.gettext(
-            "%(count)s event(s) marked as delivered; new events will be delivered.",
+        w.ngettext(
+            "%(count)s event marked as delivered; new events will be delivered.",
+            "%(count)s events marked as delivered; new events will be delivered.",
+            skipped,
             count=w.number(skipped),
         )
     )
@@ -1044,6 +1077,8 @@ def _once(runner: Any, w: i18n.Words) -> None:
     A pass records who was told about each event it delivered; the next
     pass consumes those records, so the store ends with nothing waiting.
     """
+    from approvalflow.worker import pass_summary  # noqa: PLC0415 - as Worker above
+
     reminded = events = sent = refused = 0
     try:
         for _ in range(10_000):
@@ -1059,18 +1094,15 @@ def _once(runner: Any, w: i18n.Words) -> None:
                 break
     finally:
         runner.stop()  # gives the lease up, also after a failure
-    summary = w.gettext(
-        "%(reminded)s reminder(s); %(events)s event(s) delivered, %(sent)s sent, "
-        "%(refused)s refused",
-        reminded=w.number(reminded),
-        events=w.number(events),
-        sent=w.number(sent),
-        refused=w.number(refused),
+    summary = pass_summary(
+        w,
+        reminded=reminded,
+        events=events,
+        sent=sent,
+        refused=refused,
+        blocked=d.blocked,
+        leased_elsewhere=d.leased_elsewhere,
     )
-    if d.leased_elsewhere:
-        summary += w.gettext("; another worker holds the delivery lease")
-    elif d.blocked:
-        summary += w.gettext(", waiting to retry")
     click.echo(summary)
 
 

@@ -22,6 +22,8 @@ from approvalflow.application import Approvals
 from approvalflow.bootstrap import connect, delivery_ports
 from approvalflow.domain.errors import ApprovalFlowError
 from approvalflow.domain.values import EntryPoint, ReminderPolicy, ReminderSchedule
+from approvalflow.i18n import words
+from approvalflow.readmodels.documents import DocumentRow
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 
 __all__ = ["DEMO_DOCUMENTS", "demo_directory", "run_demo"]
@@ -293,24 +295,21 @@ def _print_document(app: Approvals, doc_id: str, echo: Callable[[str], None]) ->
         if status.pending_payment
         else ""
     )
+    if status.state.value == "none":
+        state = "request cancelled" if status.closed_at else "approval not requested"
     echo(f"== {doc_id}: {state}{payment}")
     for cycle in app.cycles(doc_id):
         closed = f" {_when(cycle.closed_at)}" if cycle.closed_at else ""
         echo(
-            f"   cycle {cycle.number}: {cycle.document.name} "
+            f"   request {cycle.number}: {cycle.document.name} "
             f"({cycle.document.file_type}), requested {_when(cycle.requested_at)}"
             f" by {cycle.requested_by.name}; {cycle.outcome.value}{closed}"
         )
-    echo("   audit trail:")
-    echo(f"   {'#':>3}  {'when':<20}  {'who':<14}  what")
-    for entry in app.audit_trail(doc_id):
-        who = entry.actor_name or "approvalflow"
-        lines = textwrap.wrap(
-            f"{entry.event}: {entry.summary}", width=72, subsequent_indent="    "
-        )
-        echo(f"   {entry.version:>3}  {_when(entry.at):<20}  {who:<14}  {lines[0]}")
-        for line in lines[1:]:
-            echo(f"   {'':>3}  {'':<20}  {'':<14}  {line}")
+    echo(f"   audit trail ({_ZONE} time):")
+    for entry in app.audit_trail(doc_id, time_zone=_ZONE):
+        echo(f"   {_when(entry.at)}")
+        for line in textwrap.wrap(entry.summary, width=72):
+            echo(f"      {line}")
 
 
 def _print_lists(app: Approvals, echo: Callable[[str], None]) -> None:
@@ -319,19 +318,19 @@ def _print_lists(app: Approvals, echo: Callable[[str], None]) -> None:
         payment = ", pending payment" if row.pending_payment else ""
         echo(
             f"   {_when(row.last_activity_at)}  {row.name} ({row.file_type}): "
-            f"{row.last_activity}; status {_state(row.state.value)}{payment}"
+            f"{row.last_activity}; status {_row_state(row)}{payment}"
         )
     echo("")
     echo("== Approvals tab of Dupont & Fils")
-    header = ("document", 24), ("requested", 11), ("uploaded by", 12), ("status", 17)
+    header = ("document", 24), ("requested", 12), ("uploaded by", 12), ("status", 17)
     echo("   " + " ".join(f"{title:<{width}}" for title, width in header) + " rejected")
     for row in app.approvals_tab("dupont").rows:
         assert row.requested_at is not None
-        rejected = row.rejected_at.strftime("%Y-%m-%d") if row.rejected_at else "-"
+        rejected = _WORDS.date(row.rejected_at) if row.rejected_at else "-"
         echo(
             f"   {row.name + ' (' + row.file_type + ')':<24}"
-            f" {row.requested_at:%Y-%m-%d}  {row.uploaded_by:<12}"
-            f" {_state(row.state.value):<17} {rejected}"
+            f" {_WORDS.date(row.requested_at):<12} {row.uploaded_by:<12}"
+            f" {_row_state(row):<17} {rejected}"
         )
         if row.description:
             echo(f"   {'':<24} {row.description}")
@@ -352,12 +351,24 @@ def _print_lists(app: Approvals, echo: Callable[[str], None]) -> None:
         for r in reasons:
             comment = f" - {r.comment}" if r.comment else ""
             said = "; ".join(r.reasons)
-            echo(f"   {doc_id}, cycle {r.cycle}, {r.by_name}: {said}{comment}")
+            echo(f"   {doc_id}, request {r.cycle}, {r.by_name}: {said}{comment}")
 
 
 def _state(value: str) -> str:
     return value.replace("_", " ")
 
 
+def _row_state(row: DocumentRow) -> str:
+    """A list row's status as a person says it (never "none")."""
+    if row.state.value != "none":
+        return _state(row.state.value)
+    return "cancelled" if row.last_activity == "cancelled" else "not requested"
+
+
+#: The demo firm is in Paris: its people read times there, in English.
+_ZONE = "Europe/Paris"
+_WORDS = words("en", _ZONE)
+
+
 def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    return _WORDS.time(at)

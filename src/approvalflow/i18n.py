@@ -131,24 +131,36 @@ class Words:
         except (UnknownLocaleError, ValueError):
             return Locale.parse(DEFAULT_LANGUAGE)
 
-    def time(self, moment: datetime, width: str = "medium") -> str:
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
+        """The form of ``singular``/``plural`` the reader's language uses for ``n``.
+
+        The catalog's plural rule picks it (French says "1 événement", and
+        "0 événement" too; German and English "0 Ereignisse", "0 events").
+        ``%(name)s`` are filled from ``values``.
+        """
+        text: str = self.catalog.ngettext(singular, plural, n)
+        return text % values if values else text
+
+    def time(self, moment: datetime) -> str:
         """``moment`` in the reader's zone and locale, with the zone's offset.
 
-        ``29 nov. 2026, 13:45:00 UTC+01:00`` in French for Paris (``medium``);
-        ``long`` writes the month out and leaves the seconds off (``29
-        novembre 2026 à 13:45 UTC+01:00``), for emails. The offset is written
-        so a line read elsewhere still says which time it was.
+        The one style of every time approvalflow shows a person (command
+        line, emails, history, audit summaries): CLDR's ``medium`` date and
+        time of the reader's locale, ``29 nov. 2026, 13:45:00 UTC+01:00`` in
+        French for Paris, ``Nov 29, 2026, 12:45:00 PM GMT`` in English for
+        London; never an ambiguous ``12/04``. The offset is written so a
+        line read elsewhere still says which time it was. Files for machines
+        (exports, logs) keep ISO 8601 instead.
         """
         local = moment.astimezone(time_zone(self.zone))
-        locale = self.locale
-        if width == "long":
-            day = babel_dates.format_date(local, "long", locale=locale)
-            hour = babel_dates.format_time(local, "short", locale=locale)
-            when = str(locale.datetime_formats["long"]).format(hour, day)
-        else:
-            when = babel_dates.format_datetime(local, width, locale=locale)
-        offset = babel_dates.get_timezone_gmt(local, "long", locale=locale)
+        when = babel_dates.format_datetime(local, "medium", locale=self.locale)
+        offset = babel_dates.get_timezone_gmt(local, "long", locale=self.locale)
         return f"{when} {offset}"
+
+    def date(self, moment: datetime) -> str:
+        """The day of ``moment`` in the reader's zone: CLDR's ``medium`` date."""
+        local = moment.astimezone(time_zone(self.zone))
+        return babel_dates.format_date(local, "medium", locale=self.locale)
 
     def number(self, value: float) -> str:
         """``value`` with the reader's locale's digits grouping and decimal mark."""

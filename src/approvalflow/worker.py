@@ -9,15 +9,21 @@ delivery lease.
 from __future__ import annotations
 
 import threading
+from gettext import NullTranslations
 
 import attrs
 
 from approvalflow._observe import WORKER, record_lag
 from approvalflow.application import Approvals
 from approvalflow.follower import LogFollower
+from approvalflow.i18n import Words
 from approvalflow.notifications.delivery import DeliveryPass, Notifier
 
-__all__ = ["Worker", "WorkerPass"]
+__all__ = ["Worker", "WorkerPass", "pass_summary"]
+
+# Logs are English for operators: gettext's English plural rule, bound to a
+# name babel does not extract (these are not catalog messages).
+_plural = NullTranslations().ngettext
 
 
 @attrs.frozen
@@ -80,10 +86,13 @@ class Worker:
         done = self.run_once()
         self.passes += 1
         if done.reminders or done.deliveries.events:
+            reminded = len(done.reminders)
+            events = done.deliveries.events
             WORKER.info(
-                "reminded %d, delivered %d events (%d sent, %d refused)%s",
-                len(done.reminders),
-                done.deliveries.events,
+                "%s, %s (%d sent, %d refused)%s",
+                _plural("reminded %d document", "reminded %d documents", reminded)
+                % reminded,
+                _plural("delivered %d event", "delivered %d events", events) % events,
                 done.deliveries.sent,
                 done.deliveries.refused,
                 ", waiting to retry" if done.deliveries.blocked else "",
@@ -149,3 +158,52 @@ class Worker:
         self._follower.stop()
         if self.notifier is not None and not self._running:
             self.notifier.stop()
+
+
+def pass_summary(
+    words: Words,
+    *,
+    reminded: int,
+    events: int,
+    sent: int,
+    refused: int,
+    blocked: bool = False,
+    leased_elsewhere: bool = False,
+) -> str:
+    """What worker passes did, in one line in ``words``' language.
+
+    ``1 reminder recorded; 2 events delivered: 2 sent, 0 refused`` (each
+    count in the form its number takes in that language).
+    """
+    line = words.gettext(
+        "%(reminders)s; %(events)s: %(sent)s, %(refused)s",
+        reminders=words.ngettext(
+            "%(count)s reminder recorded",
+            "%(count)s reminders recorded",
+            reminded,
+            count=words.number(reminded),
+        ),
+        events=words.ngettext(
+            "%(count)s event delivered",
+            "%(count)s events delivered",
+            events,
+            count=words.number(events),
+        ),
+        sent=words.ngettext(
+            "%(count)s message sent",
+            "%(count)s messages sent",
+            sent,
+            count=words.number(sent),
+        ),
+        refused=words.ngettext(
+            "%(count)s refused",
+            "%(count)s refused",
+            refused,
+            count=words.number(refused),
+        ),
+    )
+    if leased_elsewhere:
+        line += words.gettext("; another worker holds the delivery lease")
+    elif blocked:
+        line += words.gettext(", waiting to retry")
+    return line

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from approvalflow import ConfigurationError
-from approvalflow.notifications.emails import EmailComposer, Recipient
+from approvalflow.notifications.emails import KINDS, EmailComposer, Recipient
 from approvalflow.notifications.mailers import (
     FileMailer,
     PermanentDeliveryError,
@@ -222,3 +222,30 @@ def test_encoded_words_in_names_start_no_header_at_the_server(payload: str) -> N
     assert "x-evil" not in header_names
     assert len(received.get_all("To") or []) == 1
     assert "claire@dupont.example" in str(received["To"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_email_says_it_was_sent_by_a_program(kind: str) -> None:
+    # As received by a real SMTP server: RFC 3834's header, so auto-responders
+    # (out-of-office replies) do not answer, and Exchange's own for Outlook.
+    context = {
+        "document_id": "d1",
+        "document_name": "Déclaration 2025",
+        "file_type": "pdf",
+        "link": "https://portal.example/d/1",
+        "number": 1,
+        "count": 2,
+        "client_name": "Claire Dupont",
+        "account_name": "Dupont",
+        "approved": False,
+        "reasons": ["Wrong year"],
+        "decided_at": AT,
+    }
+    recipient = Recipient("claire", "Claire Dupont", "claire@dupont.example", "fr")
+    with SMTPTestServer() as server:
+        smtp = SMTPMailer("127.0.0.1", server.port, security="none", timeout=5)
+        smtp.send(COMPOSER.compose(kind, recipient, context, key="k:1", at=AT))
+        [received] = server.messages()
+    assert received["X-Approvalflow-Kind"] == kind
+    assert received.get_all("Auto-Submitted") == ["auto-generated"]
+    assert received.get_all("X-Auto-Response-Suppress") == ["All"]

@@ -392,7 +392,7 @@ def test_a_bundle_of_an_old_store_counts_its_events_from_before_the_chain(
     report = verify_bundle(bundle)
     assert report.ok
     assert report.before_checkpoint == 5
-    assert any("5 earlier event(s) were recorded" in line for line in report.lines())
+    assert any("5 earlier events were recorded" in line for line in report.lines())
     # An event below the checkpoint that the chain does not cover is foreign.
     extra = dict(bundle["events"][0], notification_id=0)
     bundle["events"].append(extra)
@@ -511,7 +511,7 @@ def test_an_old_store_before_its_first_writable_opening_says_the_same_everywhere
         assert checked.before_checkpoint == count
         lines = list(checked.lines())
         assert lines[0] == "NOT VERIFIED: no event is covered by the chain yet"
-        assert f"none of the {count} event(s) is covered" in lines[2]
+        assert f"none of the {count} events is covered" in lines[2]
     # A bundle claiming "no chain yet" while carrying chain rows is refused.
     chained = _bundle(tmp_path / "chained")
     chained["chain_started"] = False

@@ -202,7 +202,7 @@ def test_the_command_line_writes_an_excel_ready_file(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stderr == "1 event(s) written to " + str(out) + "\n"
+    assert done.stderr == "1 event written to " + str(out) + "\n"
     with out.open(encoding="utf-8-sig", newline="") as handle:
         (row,) = csv.DictReader(handle, delimiter=";")
     assert (row["document_id"], row["event"], row["account_id"]) == (

@@ -36,23 +36,26 @@ def test_demo_tells_the_story_then_replays_it(tmp_path: Path) -> None:
     assert "Recording the demo story" in out
     for expected in (
         "== tax-return-2025: approved",
-        "Reminded: automatic reminder 1",
-        "Resent: message 'Petit rappel",
-        "Rejected: reasons: Wrong tax year on page 2; Missing the rental income",
-        "comment 'The flat in Lyon was rented from March.'",
-        "Claire Dupont",
-        "Marc Dupont",
-        "Approved: comment 'All good now, thank you.'",
-        "== engagement-letter: none",
-        "Cancelled: note 'Sent by mistake: wrong fee schedule.'",
+        "Automatic reminder 1 was sent (due Mar 5, 2026, 10:00:00\u202fAM GMT+01:00).",
+        "Paul Leroy sent the request again.",
+        "Message: “Petit rappel",
+        "Claire Dupont rejected: Wrong tax year on page 2 and Missing the rental",
+        "Comment: “The flat in Lyon was rented from March.”",
+        "Anna Martin asked Dupont & Fils to approve “2025 Tax return” (pdf).",
+        "Public holidays in France are not working days.",
+        "Marc Dupont approved. Comment: “All good now, thank you.”",
+        "== engagement-letter: request cancelled",
+        "Paul Leroy cancelled the request. Note: “Sent by mistake: wrong fee",
         "== q3-bookkeeping: pending approval, pending payment (invoice INV-2025-042)",
-        "== Recent documents (last 30 days, as of 2026-03-10 09:00 UTC)",
+        "== Recent documents (last 30 days, as of Mar 10, 2026, 10:00:00\u202fAM "
+        "GMT+01:00)",
         "Q3 bookkeeping (xlsx): requested; status pending approval, pending payment",
+        "Engagement letter (docx): cancelled; status cancelled",
         "== Approvals tab of Dupont & Fils",
-        "2025 Tax return (pdf)    2026-03-08  Anna Martin  approved",
+        "2025 Tax return (pdf)    Mar 8, 2026  Anna Martin  approved",
         "== Accounts with pending approvals\n   dupont: 1 pending",
         "tax-return-2025: cannot show the rejection reasons",
-        "ActivityReported: uploaded Engagement letter",
+        "Paul Leroy uploaded “Engagement letter”.",
         "== Emails sent (one .eml file each, in",
         "[en] to Claire Dupont <claire@dupont.example>: Reminder 1 of 2: please review",
         "[fr] to Anna Martin <anna@martin-associes.example>: Claire Dupont a refusé",
@@ -85,7 +88,16 @@ def test_history_command_reads_the_store_alone(tmp_path: Path) -> None:
     assert lines[0] == "tax-return-2025: approved"
     # 7 events of the story, and who was told about the 6 that notify people.
     assert len(lines) == 1 + 7 + 6
-    assert sum("Notified: about #" in line for line in lines) == 6
+    assert sum("People were told of the" in line for line in lines) == 6
+    # Read from the store alone: accounts by their id, times in UTC.
+    assert lines[2] == (
+        "Mar 2, 2026, 9:00:00\u202fAM GMT+00:00  Anna Martin asked account dupont to "
+        "approve “2025 Tax return” (pdf). Up to 2 automatic reminders, each after 3 "
+        "business days without an answer. Sent between 09:00 and 18:00, "
+        "Europe/Paris time. Public holidays in France are not working days. Asked "
+        "from the document viewer. Message: “Bonjour, voici votre déclaration "
+        "2025 : merci de la valider.”"
+    )
     missing = approvalflow_cli("history", "nope", "--db", "story.sqlite3", cwd=tmp_path)
     assert missing.returncode == 1
     assert "no history recorded for document 'nope'" in missing.stderr
@@ -180,9 +192,9 @@ def test_reminders_and_deliveries_commands(tmp_path: Path) -> None:
     # The demo's last request (Q3 bookkeeping) has reminders every 5 days; by
     # the real clock they are long due: one now, the next 5 days later.
     first = approvalflow_cli("reminders", "run", "--db", "story.sqlite3", cwd=tmp_path)
-    assert first.stdout.strip() == "1 reminder(s) recorded: q3-bookkeeping"
+    assert first.stdout.strip() == "1 reminder recorded: q3-bookkeeping"
     again = approvalflow_cli("reminders", "run", "--db", "story.sqlite3", cwd=tmp_path)
-    assert again.stdout.strip() == "0 reminder(s) recorded."
+    assert again.stdout.strip() == "No reminder was due: none recorded."
     after = approvalflow_cli(
         "deliveries", "status", "--db", "story.sqlite3", cwd=tmp_path
     )
@@ -191,7 +203,7 @@ def test_reminders_and_deliveries_commands(tmp_path: Path) -> None:
     skip = approvalflow_cli(
         "deliveries", "skip-to-head", "--db", "story.sqlite3", cwd=tmp_path
     )
-    assert skip.stdout.strip().startswith("1 event(s) marked as delivered")
+    assert skip.stdout.strip().startswith("1 event marked as delivered")
 
 
 def test_demo_on_postgres_tells_then_replays(postgres: Any, tmp_path: Path) -> None:
@@ -298,7 +310,7 @@ def test_worker_settings_at_their_bounds_are_accepted(
     args = ("--directory", spec, *extra, "--db", "w.sqlite3")
     done = approvalflow_cli(*WORKER, *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "0 reminder(s)" in done.stdout
+    assert "0 reminders recorded" in done.stdout
 
 
 def test_deliveries_retry_requeues_what_was_refused(tmp_path: Path) -> None:
@@ -332,7 +344,7 @@ def test_deliveries_retry_requeues_what_was_refused(tmp_path: Path) -> None:
     assert "'claire-at-acme' is not an email address" in status.stdout
     retry = approvalflow_cli("deliveries", "retry", "--db", str(store), cwd=tmp_path)
     assert retry.returncode == 0, retry.stderr
-    assert "1 refused deliveries will be tried again" in retry.stdout
+    assert "1 refused delivery will be tried again" in retry.stdout
     status = approvalflow_cli("deliveries", "status", "--db", str(store), cwd=tmp_path)
     assert "waiting: 1" in status.stdout
     assert "refused for good: 0" in status.stdout
@@ -377,7 +389,7 @@ def test_worker_once_and_history_speak_the_readers_language(tmp_path: Path) -> N
     done = approvalflow_cli(*WORKER, *args, "--language", "fr", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == (
-        "1 rappel(s) ; 2 événement(s) traité(s), 1 envoyé(s), 0 refusé(s)\n"
+        "1 rappel enregistré ; 2 événements traités : 1 message envoyé, 0 refusé\n"
     )
     shown = approvalflow_cli(
         "history",
@@ -394,4 +406,7 @@ def test_worker_once_and_history_speak_the_readers_language(tmp_path: Path) -> N
     lines = shown.stdout.splitlines()
     assert lines[0] == "tax-return-2025: approuvé"
     # Recorded at 09:00 UTC on 2 March 2026: 10:00 in Paris, written in French.
-    assert lines[2].startswith("   2  2 mars 2026, 10:00:00 UTC+01:00  Demandé par ")
+    assert lines[2].startswith(
+        "2 mars 2026, 10:00:00 UTC+01:00  Anna Martin a demandé à « dupont » "
+        "d'approuver « 2025 Tax return » (pdf)."
+    )

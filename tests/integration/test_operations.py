@@ -112,7 +112,7 @@ def test_a_worker_configured_only_by_variables_sends_from_the_app_dir(
         env={**settings, "APPROVALFLOW_APP_DIR": str(host_dir)},
     )
     assert done.returncode == 0, done.stderr
-    assert "1 sent" in done.stdout
+    assert "1 message sent" in done.stdout
     (email,) = (tmp_path / "outbox").glob("*.eml")
     text = email.read_text()
     assert "From: Cabinet Martin <cabinet@martin.example>" in text
@@ -139,7 +139,7 @@ def test_the_working_directory_is_the_default_app_dir_also_for_python_m(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "1 sent" in done.stdout
+    assert "1 message sent" in done.stdout
 
 
 def test_an_installed_host_names_its_directory_by_entry_point(
@@ -159,7 +159,7 @@ def test_an_installed_host_names_its_directory_by_entry_point(
     settings = {**worker_settings(tmp_path, db), "APPROVALFLOW_DIRECTORY": "firm"}
     done = cli("worker", "--once", cwd=host_dir, env=settings)
     assert done.returncode == 0, done.stderr
-    assert "1 sent" in done.stdout
+    assert "1 message sent" in done.stdout
     unknown = cli("worker", "--once", cwd=host_dir, env={**settings,
                   "APPROVALFLOW_DIRECTORY": "other"})  # fmt: skip
     assert unknown.returncode == 2
@@ -297,7 +297,7 @@ def test_a_killed_workers_lease_expires_within_one_lease_length(
     # was at or before the kill (slack for the clock reads only, however
     # slowly the processes start).
     assert all(at < 3 + 0.5 for at in held_at), held_at
-    assert "1 sent" in other.stdout
+    assert "1 message sent" in other.stdout
 
 
 SLOW_HOST = """
@@ -392,7 +392,7 @@ def test_undelivered_events_older_than_the_bound_are_stuck(tmp_path: Path) -> No
     assert stuck.returncode == 1
     # The wait shown is however long it was (at least the 2.2 s slept).
     assert re.search(
-        r"PROBLEM: deliveries stuck: 2 event\(s\) wait, the oldest for \d+ s "
+        r"PROBLEM: deliveries stuck: 2 events wait, the oldest for \d+ s "
         r"\(more than 2 s\)",
         stuck.stdout,
     ), stuck.stdout
@@ -434,7 +434,7 @@ def test_a_delivery_refused_for_good_waits_for_an_operator(
     assert "1 refused" in sent.stdout, sent.stderr
     health = cli("health", "--db", str(db), cwd=tmp_path)
     assert health.returncode == 1
-    assert "1 delivery(ies) refused for good wait for an operator" in health.stdout
+    assert "1 delivery refused for good waits for an operator" in health.stdout
     assert "'approvalflow deliveries retry'" in health.stdout
     status = cli("deliveries", "status", "--json", "--db", str(db), cwd=tmp_path)
     assert status.returncode == 1
@@ -464,7 +464,7 @@ def test_a_read_model_behind_the_log_lags(tmp_path: Path) -> None:
         "projections", "status", "--max-lag", "1", "--db", str(db), cwd=tmp_path
     )
     assert lagging.returncode == 1
-    assert "PROBLEM: read model 'documents' is 2 event(s) behind" in lagging.stdout
+    assert "PROBLEM: read model 'documents' is 2 events behind" in lagging.stdout
     at_bound = cli(
         "projections", "status", "--max-lag", "2", "--json", "--db", str(db),
         cwd=tmp_path,

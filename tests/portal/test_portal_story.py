@@ -253,7 +253,7 @@ def test_uploading_files_with_approval_requests_them_all(
     paul.get_by_label("Ask the client to approve these files").check()
     paul.get_by_label("Message to the client (optional)").fill("Two more for you.")
     paul.get_by_role("button", name="Upload").click()
-    expect(paul.locator(".messages")).to_contain_text("2 document(s) uploaded.")
+    expect(paul.locator(".messages")).to_contain_text("2 documents uploaded.")
     for name in ("Board minutes.pdf", "Fixed assets.xlsx"):
         row = paul.locator("tbody tr", has_text=name)
         expect(row).to_contain_text("pending approval")

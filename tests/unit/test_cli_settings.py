@@ -78,6 +78,12 @@ def test_loading_failures_say_what_to_name(host: Path) -> None:
         load_object("unit_host")
     with pytest.raises(click.BadParameter, match="cannot load 'unit_host:nope'"):
         load_object("unit_host:nope")
+    with pytest.raises(click.BadParameter, match=r"cannot load 'unit_host:ready\.x'"):
+        load_object("unit_host:ready.x")
+    # Names that are not Python names say so, rather than "no module named".
+    for spec in ("unit-host:Directory", "unit_host:1st", "unit_host:ready..x"):
+        with pytest.raises(click.BadParameter, match=r"\(Python names separated"):
+            load_object(spec)
     with pytest.raises(click.BadParameter, match="--app-dir"):
         load_object("no_such_module_here:x")
     with pytest.raises(

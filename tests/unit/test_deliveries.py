@@ -213,10 +213,11 @@ def test_a_permanent_refusal_is_recorded_and_blocks_no_one(
     ]
     told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
     assert len(told) == 1
-    assert "Claire Dupont <claire@acme.example> (refused: 550 mailbox unavailable)" in (
-        told[0].summary
-    )
-    assert "emailed Marc Dupont <marc@acme.example>" in told[0].summary
+    assert (
+        "Claire Dupont was emailed at claire@acme.example, but it was refused "
+        "(550 mailbox unavailable)"
+    ) in told[0].summary
+    assert "Marc Dupont was emailed at marc@acme.example" in told[0].summary
 
 
 def test_who_was_told_is_recorded_once_per_event(
@@ -375,7 +376,7 @@ def test_an_address_that_can_never_work_blocks_no_one_and_is_retried_once_fixed(
     assert [d.address for d in backlog.refused] == [bad, bad]
     assert all("is not an email address" in str(d.last_error) for d in backlog.refused)
     told = [a for a in app.audit_trail("d1") if a.event == "Notified"]
-    assert "(refused: " in told[0].summary
+    assert ", but it was refused (" in told[0].summary
 
     # The directory is corrected; an operator asks for another try.
     directory.client_users["c1"] = attrs.evolve(
@@ -503,6 +504,8 @@ def test_a_composed_email_has_every_header_a_mail_client_shows() -> None:
         "To": "Claire Dupont <claire@acme.example>",
         "Message-ID": f"<{digest}@firm.example>",
         "Date": format_datetime(START),
+        "Auto-Submitted": "auto-generated",
+        "X-Auto-Response-Suppress": "All",
         "X-Approvalflow-Kind": "reminder",
         "X-Approvalflow-Document": "d1",
         "X-Approvalflow-Reminder": "2",
@@ -902,8 +905,9 @@ def test_who_was_told_of_a_decision_is_recorded_channel_by_channel(
         ("inbox", "decision", "f1", "f1"),
     ]
     assert told[1].summary == (
-        "about #3 (Rejected): portal task removed for account acme;"
-        " emailed Anna Martin <anna@firm.example>; Inbox+ note to Anna Martin"
+        "People were told of the rejection: the portal task of ACME was removed, "
+        "Anna Martin was emailed at anna@firm.example, and Anna Martin got an "
+        "Inbox+ note."
     )
 
 

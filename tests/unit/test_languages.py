@@ -44,16 +44,27 @@ def _catalog(language: str) -> Catalog:
 
 
 def _extracted() -> dict[str, str]:
-    """Every msgid in the sources and templates, and where it was found."""
+    """Every msgid in the sources and templates, and where it was found.
+
+    A message with plural forms is there by its singular (as catalogs key it).
+    """
     with (ROOT / "babel.cfg").open() as handle:
         method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
     found = {}
     for filename, _line, message, _comments, _context in extract_from_dir(
         str(ROOT / "src"), method_map, options_map
     ):
-        assert isinstance(message, str), f"{filename}: plural forms are not used"
-        found[message] = filename
+        found[message if isinstance(message, str) else message[0]] = filename
     return found
+
+
+def _key(msgid: Any) -> str:
+    """A message's key in a catalog: its id, or its singular if it has plurals."""
+    return msgid if isinstance(msgid, str) else str(next(iter(msgid)))
+
+
+def _hashable(value: Any) -> str | tuple[str, ...]:
+    return value if isinstance(value, str) else tuple(value)
 
 
 def test_the_shipped_languages_are_the_catalogs_found() -> None:
@@ -68,11 +79,17 @@ def test_every_message_has_a_translation_in_every_catalog(language: str) -> None
     missing = []
     for msgid, filename in extracted.items():
         message = catalog.get(msgid)
-        if message is None or not message.string or message.fuzzy:
+        forms = message.string if message and isinstance(message.string, tuple) else ()
+        if (
+            message is None
+            or not message.string
+            or message.fuzzy
+            or (forms and (len(forms) != catalog.num_plurals or not all(forms)))
+        ):
             missing.append(f"{filename}: {msgid!r}")
     assert not missing, f"untranslated in {language}: {missing}"
     # And no message left over that nothing uses any more.
-    stale = [m.id for m in catalog if m.id and m.id not in extracted]
+    stale = [m.id for m in catalog if m.id and _key(m.id) not in extracted]
     assert not stale, f"obsolete in {language}: {stale}"
 
 
@@ -82,10 +99,18 @@ def test_placeholders_are_the_same_in_msgid_and_msgstr(language: str) -> None:
     for message in catalog:
         if not message.id:
             continue
-        assert isinstance(message.id, str)
-        assert isinstance(message.string, str)
-        wanted = sorted(PLACEHOLDER.findall(message.id))
-        assert sorted(PLACEHOLDER.findall(message.string)) == wanted, message.id
+        ids: tuple[str, ...] = (
+            (message.id,) if isinstance(message.id, str) else tuple(message.id)
+        )
+        strings: tuple[str, ...] = (
+            (message.string,)
+            if isinstance(message.string, str)
+            else tuple(message.string or ())
+        )
+        wanted = sorted(PLACEHOLDER.findall(ids[0]))
+        # Singular and plural name the same values; so does every form.
+        for text in (*ids, *strings):
+            assert sorted(PLACEHOLDER.findall(text)) == wanted, message.id
     # Babel's own checks (python-format flags and the like).
     assert not [(m.id, errors) for m, errors in catalog.check()]
 
@@ -95,10 +120,12 @@ def test_the_committed_mo_file_is_the_po_file_compiled(language: str) -> None:
     compiled = io.BytesIO()
     write_mo(compiled, _catalog(language))
     compiled.seek(0)
-    fresh = {m.id: m.string for m in read_mo(compiled) if m.id}
+    fresh = {_hashable(m.id): _hashable(m.string) for m in read_mo(compiled) if m.id}
     path = LOCALE_DIR / language / "LC_MESSAGES" / "approvalflow.mo"
     with path.open("rb") as handle:
-        committed = {m.id: m.string for m in read_mo(handle) if m.id}
+        committed = {
+            _hashable(m.id): _hashable(m.string) for m in read_mo(handle) if m.id
+        }
     assert committed == fresh, "run pybabel compile (see docs/how-to/languages.md)"
 
 
@@ -196,14 +223,14 @@ def test_the_decision_time_is_written_in_the_readers_locale_and_zone() -> None:
     paris = Recipient("f1", "Anna", "anna@firm.example", "fr", "Europe/Paris")
     message = COMPOSER.compose("decision", paris, CONTEXT, key="k", at=START)
     # 12:30 UTC is 14:30 in Paris in July (summer time).
-    assert "Date : 1 juillet 2026, 14:30 UTC+02:00" in _parts(message)
+    assert "Date : 1 juil. 2026, 14:30:00 UTC+02:00" in _parts(message)
     new_york = Recipient("f1", "Anna", "anna@firm.example", "en", "America/New_York")
     message = COMPOSER.compose("decision", new_york, CONTEXT, key="k", at=START)
-    assert "Date: July 1, 2026, 8:30\u202fAM GMT-04:00" in _parts(message)
+    assert "Date: Jul 1, 2026, 8:30:00\u202fAM GMT-04:00" in _parts(message)
     # A zone the directory got wrong must not stop the mail: UTC it is.
     lost = Recipient("f1", "Anna", "anna@firm.example", "en", "Mars/Olympus")
     message = COMPOSER.compose("decision", lost, CONTEXT, key="k", at=START)
-    assert "Date: July 1, 2026, 12:30\u202fPM GMT" in _parts(message)
+    assert "Date: Jul 1, 2026, 12:30:00\u202fPM GMT" in _parts(message)
 
 
 def test_numbers_are_written_as_the_readers_locale_writes_them() -> None:
@@ -312,26 +339,29 @@ def test_inbox_notes_and_decision_emails_are_in_the_members_language(
     [decision] = [m for m in mailer.sent if m["X-Approvalflow-Kind"] == "decision"]
     assert str(decision["Subject"]) == "Claire Dupont a refusé « Document 1 »"
     # Recorded at 09:00 UTC in January: 10:00 in Paris.
-    assert "Date : 5 janvier 2026, 10:00 UTC+01:00" in _parts(decision)
+    assert "Date : 5 janv. 2026, 10:00:00 UTC+01:00" in _parts(decision)
 
 
 def test_history_and_audit_summaries_in_french(app: Approvals) -> None:
     _decide(app, RecordingPortal(), RecordingMailer())
     entries = app.history("d1")
     lines = [entry.describe("fr") for entry in entries]
-    assert "Refusé par Claire Dupont : motifs : Wrong year ; " not in lines
-    assert "Refusé par Claire Dupont : motifs : Wrong year; commentaire 'Page 3'" in (
-        lines
-    )
-    [requested] = [line for line in lines if line.startswith("Demandé")]
-    assert "pour le compte acme, message 'Merci'" in requested
+    assert "Claire Dupont a refusé : Wrong year. Commentaire : « Page 3 »" in lines
+    # The account by its name in the directory, the message in the firm's words.
+    assert (
+        "Anna Martin a demandé à ACME d'approuver « Document 1 » (pdf). "
+        "Pas de rappel automatique. Message : « Merci »"
+    ) in lines
     # English stays the default, word for word.
-    assert "Rejected by Claire Dupont: reasons: Wrong year; comment 'Page 3'" in [
+    assert "Claire Dupont rejected: Wrong year. Comment: “Page 3”" in [
         entry.describe() for entry in entries
     ]
     rows = app.audit_trail("d1", language="fr")
     notified = [row.summary for row in rows if row.event == "Notified"]
-    assert any("e-mail à Anna Martin <anna@firm.example>" in s for s in notified)
+    assert any(
+        "un e-mail a été envoyé à Anna Martin à l'adresse anna@firm.example" in s
+        for s in notified
+    )
     assert [row.summary for row in app.audit_trail("d1")] == [
         entry.summary() for entry in entries
     ]
@@ -343,12 +373,18 @@ def test_reminder_dates_in_summaries_follow_the_readers_zone(app: Approvals) -> 
     app.send_due_reminders()
     [reminded] = [e for e in app.history("d1") if e.event == "Reminded"]
     due = reminded.details["due_at"]
-    # As recorded by default (an export's summary stays machine-stable).
-    assert reminded.summary() == f"automatic reminder 1, due {due}"
     at = datetime.fromisoformat(due).astimezone(UTC)
     assert at.hour == 9  # so 10:00 in Paris, in January
+    # In UTC unless the reader has a zone, in the one style of the language
+    # (the time stays ISO 8601 in the details, for machines).
+    assert reminded.summary() == (
+        "Automatic reminder 1 was sent (due Jan 8, 2026, 9:00:00\u202fAM GMT+00:00)."
+    )
     french = reminded.summary("fr", "Europe/Paris")
-    assert french == "rappel automatique 1, prévu le 8 janv. 2026, 10:00:00 UTC+01:00"
+    assert french == (
+        "Le rappel automatique 1 a été envoyé (prévu le 8 janv. 2026, "
+        "10:00:00 UTC+01:00)."
+    )
 
 
 def test_audit_exports_take_a_language_and_refuse_an_unknown_zone(
@@ -358,9 +394,10 @@ def test_audit_exports_take_a_language_and_refuse_an_unknown_zone(
     out = io.StringIO()
     app.export_audit("d1", out, fmt="csv", language="de")
     # The event column stays the event's name, for machines; the summary reads.
-    assert ",Rejected,c1,Claire Dupont,client_user,Gründe: Wrong year; Kommentar" in (
-        out.getvalue()
-    )
+    assert (
+        ",Rejected,c1,Claire Dupont,client_user,"
+        "Claire Dupont hat abgelehnt: Wrong year. Kommentar: „Page 3“,"
+    ) in out.getvalue()
     with pytest.raises(Exception, match="an IANA time zone"):
         app.export_audit("d1", io.StringIO(), time_zone="Paris")
 
@@ -386,8 +423,7 @@ def test_history_in_french_in_paris_time(tmp_path: Path) -> None:
     lines = french.output.splitlines()
     assert lines[0] == "d1: refusé"
     assert lines[-1] == (
-        "   3  1 juil. 2026, 14:30:00 UTC+02:00  "
-        "Refusé par Claire Dupont : motifs : Wrong year"
+        "1 juil. 2026, 14:30:00 UTC+02:00  Claire Dupont a refusé : Wrong year."
     )
     # By variable too, and English in UTC by default.
     by_env = runner.invoke(
@@ -396,8 +432,7 @@ def test_history_in_french_in_paris_time(tmp_path: Path) -> None:
     assert by_env.output.splitlines()[0] == "d1: refusé"
     english = runner.invoke(main, args, env={"APPROVALFLOW_LANGUAGE": None})
     assert english.output.splitlines()[-1] == (
-        "   3  Jul 1, 2026, 12:30:00\u202fPM GMT+00:00  "
-        "Rejected by Claire Dupont: reasons: Wrong year"
+        "Jul 1, 2026, 12:30:00\u202fPM GMT+00:00  Claire Dupont rejected: Wrong year."
     )
     bad = runner.invoke(main, [*args, "--time-zone", "Paris"])
     assert bad.exit_code == 2
@@ -426,4 +461,4 @@ def test_health_and_deliveries_status_in_french(tmp_path: Path) -> None:
         main, ["health", "--db", str(store), "--language", "de", "--max-delay", "1"]
     )
     assert health.exit_code == 1
-    assert health.output.startswith("PROBLEM: Zustellung hängt: 2 Ereignis(se)")
+    assert health.output.startswith("PROBLEM: Zustellung hängt: 2 Ereignisse warten")

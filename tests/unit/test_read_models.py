@@ -303,9 +303,10 @@ def test_audit_trail_matches_the_event_history_and_exports(
             "holiday_region": None,
         },
     }
-    assert "reminders every 2 business day(s), at most 1, 09:00-18:00 UTC" in (
-        requested.summary
-    )
+    assert (
+        "Up to 1 automatic reminder, after 2 business days without an answer. "
+        "Sent between 09:00 and 18:00, UTC time."
+    ) in requested.summary
     assert (requested.actor_name, requested.actor_role) == (
         "Anna Martin",
         "firm_member",

@@ -66,7 +66,7 @@ def test_request_decide_list_and_email_through_the_host() -> None:
         "2025 Tax return" not in client.get("/recent?filter=approved").content.decode()
     )
 
-    assert "1 sent, 0 refused" in _worker_once()
+    assert "1 message sent, 0 refused" in _worker_once()
     [request_email] = mail.outbox
     assert request_email.to == [
         "Claire Dupont <claire@dupont.example>"
@@ -137,7 +137,7 @@ def test_a_host_write_and_a_request_roll_back_together() -> None:
     assert not Document.objects.filter(ref="payroll-03").exists()
     assert get_approvals().status("payroll-03").state is ApprovalState.NONE
     assert "March payroll" not in Client().get("/recent").content.decode()
-    assert "0 event(s) delivered" in _worker_once()
+    assert "0 events delivered" in _worker_once()
     assert mail.outbox == []
 
 

@@ -338,6 +338,11 @@ def test_an_unknown_event_type_is_a_configuration_error_naming_the_allowed(
         )
     for allowed in EVENT_TYPES.values():
         assert allowed in str(caught.value)
+    # One unknown type, or several: the plural a person writes, never "(s)".
+    assert str(caught.value).startswith("unknown webhook event type [")
+    with pytest.raises(ConfigurationError) as two:
+        WebhookSink("https://hooks.example/x", secret, events=["a.b", "c.d"])
+    assert str(two.value).startswith("unknown webhook event types ['a.b', 'c.d']")
 
 
 @pytest.mark.parametrize(

@@ -126,8 +126,17 @@ def test_a_missing_or_empty_header_is_named(secret: str, missing: str) -> None:
     with pytest.raises(WebhookVerificationError, match=f"missing header.*{missing}"):
         verify(BODY, without, secret, now=SENT)
     empty = {**signed(secret), missing: ""}
-    with pytest.raises(WebhookVerificationError, match=f"missing header.*{missing}"):
+    with pytest.raises(WebhookVerificationError, match=f"missing header: {missing}$"):
         verify(BODY, empty, secret, now=SENT)
+
+
+def test_several_missing_headers_are_named_in_the_plural(secret: str) -> None:
+    only_id = {"webhook-id": signed(secret)["webhook-id"]}
+    with pytest.raises(
+        WebhookVerificationError,
+        match=r"missing headers: webhook-timestamp, webhook-signature$",
+    ):
+        verify(BODY, only_id, secret, now=SENT)
 
 
 def test_with_several_signatures_one_match_is_enough(secret: str) -> None:

@@ -13,11 +13,13 @@ from functools import wraps
 from typing import Any
 
 from approvalflow_django import get_approvals
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from approvalflow import (
@@ -28,6 +30,7 @@ from approvalflow import (
     ReminderPolicy,
     UnknownDocumentError,
 )
+from approvalflow.i18n import words
 from firm.models import ClientAccount, Document, Staff
 
 View = Callable[..., HttpResponse]
@@ -89,7 +92,7 @@ def document(request: HttpRequest, ref: str) -> HttpResponse:
         "",
         "<li>{}: {}</li>",
         (
-            (f"{entry.at:%Y-%m-%d %H:%M}", entry.describe())
+            (words(get_language(), settings.TIME_ZONE).time(entry.at), entry.describe())
             for entry in approvals.history(ref)
         ),
     )

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -260,7 +260,12 @@ def _upload(request: HttpRequest, account: ClientAccount) -> HttpResponse:
         return redirect("account-documents", code=account.code)
     messages.success(
         request,
-        _("%(count)s document(s) uploaded.") % {"count": len(created)},
+        ngettext(
+            "%(count)s document uploaded.",
+            "%(count)s documents uploaded.",
+            len(created),
+        )
+        % {"count": len(created)},
     )
     return redirect("account-documents", code=account.code)
 

@@ -307,7 +307,7 @@ class EmailComposer:
                 values[name] = words.number(context[name])
         decided_at = context.get("decided_at")
         if isinstance(decided_at, datetime):
-            values["decided_at"] = words.time(decided_at, "long")
+            values["decided_at"] = words.time(decided_at)
         text_env = self._environment(language, html=False)
         text = text_env.select_template([f"{language}/{kind}.txt", f"{kind}.txt"])
         subject = "".join(text.blocks["subject"](text.new_context(values)))
@@ -327,6 +327,11 @@ class EmailComposer:
         message["To"] = recipient_address(recipient.name, recipient.email)
         message["Message-ID"] = self.message_id(key, recipient)
         message["Date"] = format_datetime(at)
+        # Sent by a program, not a person (RFC 3834): auto-responders and
+        # out-of-office replies must not answer, so no reply loop starts.
+        # Exchange/Outlook read their own header for the same thing.
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
         # Machine-readable facts, so hosts and tests can sort mail unparsed.
         message["X-Approvalflow-Kind"] = kind
         if "document_id" in context:

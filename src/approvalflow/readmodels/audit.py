@@ -10,13 +10,13 @@ store already serves by primary key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from approvalflow.history import history_entry
+from approvalflow.history import account_names, history_entry
 
 __all__ = ["AuditRow", "audit_trail"]
 
@@ -34,7 +34,7 @@ class AuditRow:
     actor_role: str | None
     #: The event's facts (message, reminder settings, reasons, ...), JSON-ready.
     details: Mapping[str, Any]
-    #: The same, in words (English unless the export asked for a language).
+    #: What happened, as a sentence (English unless a language was asked for).
     summary: str
 
     def as_record(self) -> dict[str, Any]:
@@ -58,15 +58,21 @@ def audit_trail(
     *,
     language: str | None = None,
     time_zone: str | None = None,
+    account_name: Callable[[str], str | None] = lambda _account_id: None,
 ) -> tuple[AuditRow, ...]:
     """The audit trail of a document, from its events in order.
 
-    Summaries are in English unless ``language`` is given; times in them as
-    recorded unless ``time_zone`` is (see :meth:`HistoryEntry.summary`).
+    Summaries are sentences in English unless ``language`` is given, with
+    times in ``time_zone`` (UTC unless given; see
+    :meth:`HistoryEntry.summary`); ``account_name`` gives client accounts'
+    display names (the Directory port's), an account without one is
+    written as its id.
     """
+    stored = list(events)
+    names = account_names(stored, account_name)
     rows = []
-    for event in events:
-        entry = history_entry(event)
+    for event in stored:
+        entry = history_entry(event, names)
         actor = entry.actor
         rows.append(
             AuditRow(

@@ -16,9 +16,14 @@ import json
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from gettext import NullTranslations
 from typing import Any
 
 from approvalflow import ApprovalFlowError, ConfigurationError
+
+# Errors are English: gettext's English plural rule, bound to a name babel
+# does not extract (these are not catalog messages).
+_plural = NullTranslations().ngettext
 
 __all__ = [
     "SECRET_PREFIX",
@@ -138,7 +143,8 @@ def verify(
         if not lowered.get(name)
     ]
     if missing:
-        raise WebhookVerificationError(f"missing header(s): {', '.join(missing)}")
+        what = _plural("missing header", "missing headers", len(missing))
+        raise WebhookVerificationError(f"{what}: {', '.join(missing)}")
     webhook_id = lowered["webhook-id"]
     stamp_text = lowered["webhook-timestamp"].strip()
     # Whole seconds only, as the spec writes them; no sign, no fraction.

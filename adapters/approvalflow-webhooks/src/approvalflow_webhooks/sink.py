@@ -15,6 +15,7 @@ import math
 import socket
 from collections.abc import Iterable
 from datetime import UTC
+from gettext import NullTranslations
 from types import TracebackType
 from typing import Self
 
@@ -30,6 +31,10 @@ from approvalflow import (
     TemporaryDeliveryError,
 )
 from approvalflow_webhooks.signing import secret_key, sign
+
+# Errors are English: gettext's English plural rule, bound to a name babel
+# does not extract (these are not catalog messages).
+_plural = NullTranslations().ngettext
 
 __all__ = ["WebhookSink"]
 
@@ -364,10 +369,10 @@ def _check_events(events: Iterable[str] | None) -> frozenset[str]:
     chosen = list(events)
     unknown = [name for name in chosen if name not in published]
     if unknown:
-        msg = (
-            f"unknown webhook event type(s) {unknown!r}; allowed: "
-            f"{', '.join(published)}"
+        what = _plural(
+            "unknown webhook event type", "unknown webhook event types", len(unknown)
         )
+        msg = f"{what} {unknown!r}; allowed: {', '.join(published)}"
         raise ConfigurationError(msg)
     if not chosen:
         msg = (

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.http import QueryDict
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from approvalflow.i18n import words
 from portal.errors import state_label as _state_label
 
 register = template.Library()
@@ -46,6 +50,23 @@ def activity_label(value: str) -> str:
         "sent": _("sent"),
         "downloaded": _("downloaded"),
     }.get(value, value)
+
+
+def _words() -> Any:
+    # The reader's language; the firm's zone (the portal's TIME_ZONE).
+    return words(get_language(), settings.TIME_ZONE)
+
+
+@register.filter
+def when(moment: datetime | None) -> str:
+    """A time as approvalflow writes it everywhere (CLDR medium, with zone)."""
+    return "" if moment is None else str(_words().time(moment))
+
+
+@register.filter
+def day(moment: datetime | None) -> str:
+    """A day as approvalflow writes it everywhere (CLDR medium date)."""
+    return "" if moment is None else str(_words().date(moment))
 
 
 @register.filter

@@ -17,7 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from approvalflow import ApprovalFlowError
-from approvalflow.worker import Worker
+from approvalflow.i18n import words
+from approvalflow.worker import Worker, pass_summary
 from approvalflow_django.runtime import build_approvals
 
 
@@ -64,12 +65,16 @@ class Command(BaseCommand):
                     done = runner.run_once()
                     runner.stop()
                     d = done.deliveries
-                    waiting = ", waiting to retry" if d.blocked else ""
-                    if d.leased_elsewhere:
-                        waiting = "; another worker holds the delivery lease"
                     self.stdout.write(
-                        f"{len(done.reminders)} reminder(s); {d.events} event(s) "
-                        f"delivered, {d.sent} sent, {d.refused} refused{waiting}"
+                        pass_summary(
+                            words(),
+                            reminded=len(done.reminders),
+                            events=d.events,
+                            sent=d.sent,
+                            refused=d.refused,
+                            blocked=d.blocked,
+                            leased_elsewhere=d.leased_elsewhere,
+                        )
                     )
                     return
                 for sig in (signal.SIGTERM, signal.SIGINT):
