@@ -40,7 +40,7 @@ from approvalflow._health import HealthReport, backlog_record
 from approvalflow._observe import JsonFormatter
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
-from approvalflow.domain.errors import ApprovalFlowError
+from approvalflow.domain.errors import ApprovalFlowError, StoreNotFoundError
 from approvalflow.i18n import N_
 
 __all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "main"]
@@ -86,7 +86,7 @@ def _store(db: str | None, **options: Any) -> Iterator[Approvals]:
     Commands that only read pass ``read_only=True``: they never create a
     store, write to one or take its write lock, and open read-only copies.
     The others pass ``create=False``: a mistyped path is an error, not a new
-    store. Only ``demo`` and ``worker`` create one.
+    store. Only ``demo``, and ``worker`` given ``--create``, create one.
     """
     url = store_url(db)
     try:
@@ -885,6 +885,12 @@ def deliveries_skip(db: str | None, language: str) -> None:
 @main.command()
 @_db_option
 @_option(
+    "--create",
+    is_flag=True,
+    help="Start a new, empty store if --db names none (without it, a missing "
+    "store is refused: a mistyped path must not deliver nothing, quietly).",
+)
+@_option(
     "--app-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=".",
@@ -1006,7 +1012,8 @@ def worker(**options: Any) -> None:
     sys.path.insert(0, str(options["app_dir"].resolve()))
     try:
         ports = _worker_ports(options)
-        with connect(store_url(options["db"]), **ports) as app:
+        url = store_url(options["db"])
+        with connect(url, create=options["create"], **ports) as app:
             notifier = app.notifier(lease=timedelta(seconds=options["lease"]))
             runner = Worker(app, notifier, interval=options["interval"])
             if options["once"]:
@@ -1015,6 +1022,14 @@ def worker(**options: Any) -> None:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: runner.stop())
             runner.run()
+    except StoreNotFoundError as exc:
+        # Under cron a worker on a mistyped path would otherwise report
+        # "0 delivered" and exit 0 every few minutes, with nothing sent.
+        msg = (
+            f"{exc}. The worker opens an existing store only: check --db "
+            "(APPROVALFLOW_DB), or give --create to start a new one there"
+        )
+        raise click.ClickException(msg) from exc
     except ApprovalFlowError as exc:
         raise click.ClickException(str(exc)) from exc
 

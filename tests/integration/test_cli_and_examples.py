@@ -295,7 +295,7 @@ def test_worker_settings_are_refused_with_what_is_allowed(
 def test_worker_settings_at_their_bounds_are_accepted(
     tmp_path: Path, extra: tuple[str, ...], spec: str
 ) -> None:
-    args = ("--directory", spec, *extra, "--db", "w.sqlite3")
+    args = ("--directory", spec, *extra, "--db", "w.sqlite3", "--create")
     done = approvalflow_cli(*WORKER, *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "0 reminder(s)" in done.stdout
