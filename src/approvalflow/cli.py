@@ -425,7 +425,9 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
 @_option(
     "--head",
     default=None,
-    help="The chain's head kept elsewhere (from an earlier verify or export).",
+    callback=lambda _c, p, v: _head(p, v),
+    help="The chain's head kept elsewhere: the line an earlier verify printed "
+    "('head: #12 3f2a...'), or its hash alone.",
 )
 def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -> None:
     """Check every event against the hashes recorded with it.
@@ -454,6 +456,19 @@ def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -
         say(line)
     if not report.ok:
         sys.exit(1)
+
+
+def _head(param: click.Parameter, value: str | None) -> str | None:
+    """``--head``: what verify prints, checked before the store is opened."""
+    from approvalflow.audit_verify import parse_head  # noqa: PLC0415
+
+    if value is None:
+        return None
+    try:
+        parse_head(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from exc
+    return value
 
 
 @audit.command("export")
