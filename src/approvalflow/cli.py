@@ -42,6 +42,7 @@ from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
 from approvalflow.domain.errors import ApprovalFlowError, StoreNotFoundError
 from approvalflow.i18n import N_
+from approvalflow.notifications.outbox import DeliveriesToSkip
 
 __all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "main"]
 
@@ -877,17 +878,81 @@ def deliveries_retry(
     )
 
 
+def _confirm_skip(
+    preview: DeliveriesToSkip, *, dry_run: bool, yes: bool, language: str
+) -> bool:
+    """Say what skip-to-head would skip; ``True`` once it may go ahead."""
+    w = i18n.words(language)
+    if not preview.events:
+        click.echo(w.gettext("Nothing to skip: every recorded event is delivered."))
+        return False
+    click.echo(
+        w.gettext(
+            "Not yet delivered: events #%(first)s to #%(last)s "
+            "(%(count)s in all); by the messages they lead to:",
+            first=w.number(preview.position + 1),
+            last=w.number(preview.head),
+            count=w.number(preview.events),
+        )
+    )
+    channel, kind, events = (
+        w.gettext("channel"),
+        w.gettext("kind"),
+        w.gettext("events"),
+    )
+    click.echo(f"  {channel:<8} {kind:<28} {events:>8}")
+    for c, k, n in preview.messages:
+        click.echo(f"  {c:<8} {k:<28} {w.number(n):>8}")
+    if dry_run:
+        click.echo(w.gettext("Dry run: nothing was changed."))
+        return False
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        # Under cron or a pipe no one can answer: refuse rather than wait
+        # forever, or drop messages nobody agreed to drop.
+        raise click.UsageError(
+            w.gettext(
+                "skip-to-head asks for confirmation and there is no terminal "
+                "to ask on: look with --dry-run, then run it with --yes"
+            )
+        )
+    if click.confirm(
+        w.gettext("Mark these events as delivered? Their messages will never be sent."),
+        default=False,
+    ):
+        return True
+    click.echo(w.gettext("Nothing was changed."))
+    sys.exit(1)
+
+
 @deliveries.command("skip-to-head")
 @_db_option
+@_option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what would be marked as delivered, by channel and kind of "
+    "message, and change nothing.",
+)
+@_option(
+    "--yes",
+    is_flag=True,
+    help="Do not ask for confirmation (for scripts); without it the command "
+    "asks, and refuses when there is no terminal to ask on.",
+)
 @_language_option
-def deliveries_skip(db: str | None, language: str) -> None:
+def deliveries_skip(db: str | None, dry_run: bool, yes: bool, language: str) -> None:
     """Treat every event recorded so far as delivered (switching deliveries on).
 
     Use it once on a store that existed before deliveries were switched on,
-    so the first worker does not send its whole history.
+    so the first worker does not send its whole history. It says what it
+    would skip and asks first; events recorded meanwhile are still delivered.
     """
     with _store(db, create=False, refresh_views_on_read=False) as app:
-        skipped = app.skip_deliveries()
+        preview = app.deliveries_to_skip()
+        if not _confirm_skip(preview, dry_run=dry_run, yes=yes, language=language):
+            return
+        skipped = app.skip_deliveries(preview.head)
     w = i18n.words(language)
     click.echo(
         w.gettext(
