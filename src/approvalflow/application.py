@@ -395,7 +395,8 @@ class Approvals:
         """What :meth:`skip_deliveries` would mark as delivered; changes nothing.
 
         The events not yet delivered, counted by the channel and kind of the
-        messages they lead to (see :class:`DeliveriesToSkip`).
+        messages they lead to (see
+        :class:`~approvalflow.notifications.outbox.DeliveriesToSkip`).
         """
         position = self._log.deliveries.position()
         head = self._log.recorder.max_notification_id() or 0

@@ -667,6 +667,82 @@ def projections_rebuild(db: str | None, language: str) -> None:
     )
 
 
+@main.command()
+@_db_option
+@_option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file to write the copy to (not the store, nor one of its files).",
+)
+@_option("--force", is_flag=True, help="Replace --out if it is an existing file.")
+@_language_option
+def backup(db: str | None, out: Path, force: bool, language: str) -> None:
+    """Copy an SQLite store consistently, also while workers write to it.
+
+    SQLite's online backup API: the copy is the store as of one moment,
+    written beside --out and renamed when complete. A plain cp of a store in
+    use can lose its latest writes. For PostgreSQL, prints how to use
+    pg_dump instead.
+    """
+    from approvalflow._backup import backup_sqlite  # noqa: PLC0415
+    from approvalflow.bootstrap import store_env  # noqa: PLC0415
+    from approvalflow.domain.errors import InvalidInputError  # noqa: PLC0415
+
+    url = store_url(db)
+    if url.split("://", 1)[0] in ("postgresql", "postgres"):
+        raise click.ClickException(_pg_dump_guidance(url))
+    try:
+        env = store_env(url, create=False)
+        source = env.get("SQLITE_DBNAME", "")
+        if env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or source in (
+            "",
+            ":memory:",
+        ):
+            msg = f"{url!r} is not an SQLite file: nothing to back up"
+            raise click.UsageError(msg)
+        head = backup_sqlite(Path(source), out, force=force)
+    except InvalidInputError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    w = i18n.words(language)
+    click.echo(
+        w.gettext(
+            "Store copied to %(file)s, with every event up to #%(head)s.",
+            file=str(out),
+            head=w.number(head),
+        )
+    )
+
+
+def _pg_dump_guidance(url: str) -> str:
+    """How to back a PostgreSQL store up and restore it (no password shown)."""
+    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or "DATABASE"
+    where = (
+        f"--host={parts.hostname or 'HOST'} --port={parts.port or 5432} "
+        f"--username={parts.username or 'USER'}"
+    )
+    schema = parse_qs(parts.query).get("schema", [""])[-1]
+    only = f" --schema={schema}" if schema else ""
+    return (
+        "approvalflow backup copies SQLite stores. Back a PostgreSQL store up "
+        "with pg_dump, which also takes a consistent snapshot while "
+        "approvalflow writes:\n"
+        f"  pg_dump --format=custom --file=approvals.dump {where}{only} {database}\n"
+        "Restore it with the workers and web processes stopped, into an empty "
+        "database, then check it:\n"
+        f"  pg_restore --exit-on-error --no-owner {where} --dbname={database} "
+        "approvals.dump\n"
+        "  approvalflow audit verify --db 'postgresql://...'\n"
+        "(the password comes from PGPASSWORD or ~/.pgpass; see the how-to "
+        "'Back up and restore a store')"
+    )
+
+
 def _seconds(name: str, value: float, *, low: float, high: float) -> float:
     """A duration option: a finite number of seconds within its bounds."""
     # click's FloatRange lets "nan" through (it is neither below nor above).
