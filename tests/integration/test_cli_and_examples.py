@@ -189,9 +189,10 @@ def test_reminders_and_deliveries_commands(tmp_path: Path) -> None:
     position, head = after.stdout.split()[1], after.stdout.split()[3]
     assert int(head) == int(position) + 1  # the reminder waits for a worker
     skip = approvalflow_cli(
-        "deliveries", "skip-to-head", "--db", "story.sqlite3", cwd=tmp_path
+        "deliveries", "skip-to-head", "--db", "story.sqlite3", "--yes", cwd=tmp_path
     )
-    assert skip.stdout.strip().startswith("1 event(s) marked as delivered")
+    assert "email    reminder" in skip.stdout  # what it skips, said first
+    assert skip.stdout.splitlines()[-1].startswith("1 event(s) marked as delivered")
 
 
 def test_demo_on_postgres_tells_then_replays(postgres: Any, tmp_path: Path) -> None:
