@@ -154,3 +154,14 @@ def test_at_a_terminal_it_asks_and_no_is_the_default(
     else:
         assert "Nothing was changed." in done.stdout
         assert position(store) == (0, head)
+
+
+def test_the_report_and_the_refusal_are_in_the_chosen_language(store: Path) -> None:
+    dry = skip(store, "--dry-run", "--language", "fr")
+    assert dry.returncode == 0, dry.stderr
+    assert "Pas encore distribués : événements #1 à" in dry.stdout
+    assert dry.stdout.splitlines()[1].split() == ["canal", "type", "événements"]
+    assert "Simulation : rien n'a été modifié." in dry.stdout
+    refused = skip(store, "--language", "de")
+    assert refused.returncode == 2
+    assert "kein Terminal" in refused.stderr
