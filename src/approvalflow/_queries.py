@@ -31,6 +31,7 @@ from approvalflow.audit_verify import (
     LOG_START,
     Report,
     StoredRecord,
+    parse_head,
     verify,
 )
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle, approval_request_id
@@ -393,10 +394,16 @@ class Queries:
 
     def verify_audit(self, expected_head: str | None = None) -> Report:
         """See :meth:`Approvals.verify_audit`."""
-        if expected_head is not None and not _HEX64.fullmatch(str(expected_head)):
-            raise InvalidInputError(
-                "expected_head", f"got {expected_head!r}", "64 lowercase hex digits"
-            )
+        if expected_head is not None:
+            try:
+                parse_head(expected_head)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(
+                    "expected_head",
+                    f"got {expected_head!r}",
+                    "the head line a verification prints (head: #N and 64 "
+                    "hexadecimal digits), or the 64 digits alone",
+                ) from exc
         chain = self.log.views.chain
         checkpoint = chain.checkpoint()
         started = checkpoint is not None
@@ -585,8 +592,6 @@ def _check_time_zone(time_zone: str | None) -> None:
             "time_zone", f"got {time_zone!r}", "an IANA time zone such as Europe/Paris"
         ) from exc
 
-
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 _CSV_FIELDS = (
     "document_id",

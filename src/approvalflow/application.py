@@ -17,6 +17,7 @@ It names no concrete adapter: ``connect()`` is the one place that does.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -53,9 +54,9 @@ from approvalflow.domain.values import (
 )
 from approvalflow.follower import read_events
 from approvalflow.history import HistoryEntry
-from approvalflow.notifications.delivery import DEFAULT_LEASE, Notifier
+from approvalflow.notifications.delivery import DEFAULT_LEASE, Notifier, message_kinds
 from approvalflow.notifications.emails import EmailComposer
-from approvalflow.notifications.outbox import Backlog
+from approvalflow.notifications.outbox import Backlog, DeliveriesToSkip
 from approvalflow.ports import (
     Clock,
     Directory,
@@ -410,15 +411,42 @@ class Approvals:
             problems=tuple(problems),
         )
 
-    def skip_deliveries(self) -> int:
+    def deliveries_to_skip(self) -> DeliveriesToSkip:
+        """What :meth:`skip_deliveries` would mark as delivered; changes nothing.
+
+        The events not yet delivered, counted by the channel and kind of the
+        messages they lead to (see
+        :class:`~approvalflow.notifications.outbox.DeliveriesToSkip`).
+        """
+        position = self._log.deliveries.position()
+        head = self._log.recorder.max_notification_id() or 0
+        counts: Counter[tuple[str, str]] = Counter()
+        after = position
+        while after < head:
+            # In pages: a store's whole history fits nowhere at once.
+            page = [e for e in read_events(self._log, after, 500) if e[0] <= head]
+            if not page:
+                break
+            for _, event in page:
+                counts.update(message_kinds(type(event)))
+            after = page[-1][0]
+        messages = tuple((c, k, n) for (c, k), n in sorted(counts.items()))
+        return DeliveriesToSkip(position, head, messages)
+
+    def skip_deliveries(self, up_to: int | None = None) -> int:
         """Mark everything recorded so far as delivered; return how many events.
 
         For a store that existed before deliveries were switched on: without
         this, the first worker would send every notification of its history.
-        Only events recorded afterwards will be delivered.
+        Only events recorded afterwards will be delivered. ``up_to`` stops at
+        that event (the ``head`` of :meth:`deliveries_to_skip` shown to an
+        operator), so that events recorded meanwhile are still delivered.
         """
         store = self._log.deliveries
         head = self._log.recorder.max_notification_id() or 0
+        if up_to is not None:
+            up_to = check_int("up_to", up_to, low=0, high=2**63 - 1)
+            head = min(head, up_to)
         while (position := store.position()) < head:
             if store.advance(position, head):
                 return head - position

@@ -21,7 +21,9 @@ clean verification mean the history up to it is what was recorded.
 This module is all a third party needs to check an exported bundle
 (``approvalflow audit export``) without approvalflow or the database::
 
-    python audit_verify.py bundle.json [--head HASH]
+    python audit_verify.py bundle.json [--head "head: #12 3f2a..."]
+
+(``--head`` takes the head line a verification printed, or its hash alone.)
 
 It exits 0 when the bundle verifies, 1 when it does not, and prints what it
 found.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +55,7 @@ __all__ = [
     "log_hash",
     "main",
     "parse_bundle",
+    "parse_head",
     "stream_hash",
     "stream_start",
     "verify",
@@ -314,17 +318,72 @@ def verify(
                 "approvalflow",
             )
         )
-    if expected_head is not None and expected_head != report.head:
+    if expected_head is not None:
+        _check_head(expected_head, chained, report)
+    return report
+
+
+#: A head as ``verify`` prints it: ``head: #12 <hash>``, ``#12 <hash>``, or
+#: the hash alone, with whatever whitespace a copy and paste leaves around.
+_HEAD = re.compile(r"\s*(?:head:\s*)?(?:#(\d+)\s+)?([0-9a-fA-F]{64})\s*")
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """A head kept elsewhere: ``(its event number, or None; its hash)``.
+
+    Takes exactly what a verification prints, the whole line
+    (``head: #12 3f...``) or its value (``#12 3f...``), or the hash alone.
+    ``ValueError`` says what is accepted otherwise.
+    """
+    found = _HEAD.fullmatch(text)
+    if found is None:
+        shown = text if len(text) <= 100 else text[:100] + "..."
+        msg = (
+            f"{shown!r} is not a chain head: give the line a verification "
+            "prints, e.g. 'head: #12 ' followed by the hash (64 hexadecimal "
+            "digits), or the hash alone"
+        )
+        raise ValueError(msg)
+    return (int(found[1]) if found[1] else None, found[2].lower())
+
+
+def _check_head(
+    expected: str, chained: Mapping[int, ChainRecord], report: Report
+) -> None:
+    """Compare a head kept elsewhere with the chain, where it was taken.
+
+    With its event number, the head is checked at that event: a store that
+    recorded more since still verifies against a head kept earlier.
+    """
+    at, kept = parse_head(expected)
+    if at is None or at == report.head_notification_id:
+        actual, where = report.head, "the head is"
+    elif at == 0:
+        actual, where = LOG_START, "the chain's start is"
+    elif at in chained:
+        actual, where = chained[at].log_hash, f"the chain's hash at event #{at} is"
+    else:
         report.findings.append(
             Finding(
                 "chain-broken",
                 "-",
                 0,
-                report.head_notification_id,
-                f"the head is {report.head}, not the {expected_head} kept elsewhere",
+                at,
+                f"the head kept elsewhere is at event #{at}, which the chain does "
+                f"not hold (it ends at #{report.head_notification_id})",
             )
         )
-    return report
+        return
+    if actual != kept:
+        report.findings.append(
+            Finding(
+                "chain-broken",
+                "-",
+                0,
+                at if at is not None else report.head_notification_id,
+                f"{where} {actual}, not the {kept} kept elsewhere",
+            )
+        )
 
 
 def _check_link(
@@ -565,6 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: audit_verify.py BUNDLE.json [--head HASH]", file=sys.stderr)
         return 2
+    if head is not None:
+        try:
+            parse_head(head)
+        except ValueError as exc:
+            print(f"--head: {exc}", file=sys.stderr)
+            return 2
     try:
         report = verify_bundle(load_bundle(args[0]), head)
     except (OSError, ValueError) as exc:

@@ -537,7 +537,8 @@ def connect(
         # Nothing may be written: no catching up, no inline read models.
         refresh_views_on_read = refresh_views_after_write = False
     try:
-        with _postgres_startup(env, create=create):
+        # A read-only command never creates a store, on PostgreSQL neither.
+        with _postgres_startup(env, create=create and not read_only):
             log = ApprovalLog(
                 env,
                 clock=clock if clock is not None else SystemClock(),

@@ -42,8 +42,9 @@ from approvalflow._observe import JsonFormatter, TextFormatter
 from approvalflow._outputs import open_output, store_files
 from approvalflow.application import Approvals
 from approvalflow.bootstrap import DEFAULT_SQLITE_FILE, connect
-from approvalflow.domain.errors import ApprovalFlowError
+from approvalflow.domain.errors import ApprovalFlowError, StoreNotFoundError
 from approvalflow.i18n import N_
+from approvalflow.notifications.outbox import DeliveriesToSkip
 
 __all__ = ["DEMO_DB_VARIABLE", "ENV_PREFIX", "StoreOpener", "main"]
 
@@ -88,7 +89,7 @@ def _store(db: str | None, **options: Any) -> Iterator[Approvals]:
     Commands that only read pass ``read_only=True``: they never create a
     store, write to one or take its write lock, and open read-only copies.
     The others pass ``create=False``: a mistyped path is an error, not a new
-    store. Only ``demo`` and ``worker`` create one.
+    store. Only ``demo``, and ``worker`` given ``--create``, create one.
     """
     ctx = click.get_current_context(silent=True)
     opener = ctx.find_object(StoreOpener) if ctx is not None else None
@@ -449,7 +450,9 @@ def audit_log(  # noqa: PLR0917 - click passes each option by name
 @_option(
     "--head",
     default=None,
-    help="The chain's head kept elsewhere (from an earlier verify or export).",
+    callback=lambda _c, p, v: _head(p, v),
+    help="The chain's head kept elsewhere: the line an earlier verify printed "
+    "('head: #12 3f2a...'), or its hash alone.",
 )
 def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -> None:
     """Check every event against the hashes recorded with it.
@@ -477,6 +480,19 @@ def audit_verify_command(db: str | None, bundle: str | None, head: str | None) -
         say(line)
     if not report.ok:
         sys.exit(1)
+
+
+def _head(param: click.Parameter, value: str | None) -> str | None:
+    """``--head``: what verify prints, checked before the store is opened."""
+    from approvalflow.audit_verify import parse_head  # noqa: PLC0415
+
+    if value is None:
+        return None
+    try:
+        parse_head(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from exc
+    return value
 
 
 @audit.command("export")
@@ -677,6 +693,82 @@ def projections_rebuild(db: str | None, language: str) -> None:
             seconds=babel_numbers.format_decimal(elapsed, "0.00", locale=w.locale),
             rate=babel_numbers.format_decimal(round(rate), locale=w.locale),
         )
+    )
+
+
+@main.command()
+@_db_option
+@_option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file to write the copy to (not the store, nor one of its files).",
+)
+@_option("--force", is_flag=True, help="Replace --out if it is an existing file.")
+@_language_option
+def backup(db: str | None, out: Path, force: bool, language: str) -> None:
+    """Copy an SQLite store consistently, also while workers write to it.
+
+    SQLite's online backup API: the copy is the store as of one moment,
+    written beside --out and renamed when complete. A plain cp of a store in
+    use can lose its latest writes. For PostgreSQL, prints how to use
+    pg_dump instead.
+    """
+    from approvalflow._backup import backup_sqlite  # noqa: PLC0415
+    from approvalflow.bootstrap import store_env  # noqa: PLC0415
+    from approvalflow.domain.errors import InvalidInputError  # noqa: PLC0415
+
+    url = store_url(db)
+    if url.split("://", 1)[0] in ("postgresql", "postgres"):
+        raise click.ClickException(_pg_dump_guidance(url))
+    try:
+        env = store_env(url, create=False)
+        source = env.get("SQLITE_DBNAME", "")
+        if env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite" or source in (
+            "",
+            ":memory:",
+        ):
+            msg = f"{url!r} is not an SQLite file: nothing to back up"
+            raise click.UsageError(msg)
+        head = backup_sqlite(Path(source), out, force=force)
+    except InvalidInputError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except ApprovalFlowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    w = i18n.words(language)
+    click.echo(
+        w.gettext(
+            "Store copied to %(file)s, with every event up to #%(head)s.",
+            file=str(out),
+            head=w.number(head),
+        )
+    )
+
+
+def _pg_dump_guidance(url: str) -> str:
+    """How to back a PostgreSQL store up and restore it (no password shown)."""
+    from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or "DATABASE"
+    where = (
+        f"--host={parts.hostname or 'HOST'} --port={parts.port or 5432} "
+        f"--username={parts.username or 'USER'}"
+    )
+    schema = parse_qs(parts.query).get("schema", [""])[-1]
+    only = f" --schema={schema}" if schema else ""
+    return (
+        "approvalflow backup copies SQLite stores. Back a PostgreSQL store up "
+        "with pg_dump, which also takes a consistent snapshot while "
+        "approvalflow writes:\n"
+        f"  pg_dump --format=custom --file=approvals.dump {where}{only} {database}\n"
+        "Restore it with the workers and web processes stopped, into an empty "
+        "database, then check it:\n"
+        f"  pg_restore --exit-on-error --no-owner {where} --dbname={database} "
+        "approvals.dump\n"
+        "  approvalflow audit verify --db 'postgresql://...'\n"
+        "(the password comes from PGPASSWORD or ~/.pgpass; see the how-to "
+        "'Back up and restore a store')"
     )
 
 
@@ -912,17 +1004,81 @@ def deliveries_retry(
     )
 
 
+def _confirm_skip(
+    preview: DeliveriesToSkip, *, dry_run: bool, yes: bool, language: str
+) -> bool:
+    """Say what skip-to-head would skip; ``True`` once it may go ahead."""
+    w = i18n.words(language)
+    if not preview.events:
+        click.echo(w.gettext("Nothing to skip: every recorded event is delivered."))
+        return False
+    click.echo(
+        w.gettext(
+            "Not yet delivered: events #%(first)s to #%(last)s "
+            "(%(count)s in all); by the messages they lead to:",
+            first=w.number(preview.position + 1),
+            last=w.number(preview.head),
+            count=w.number(preview.events),
+        )
+    )
+    channel, kind, events = (
+        w.gettext("channel"),
+        w.gettext("kind"),
+        w.gettext("events"),
+    )
+    click.echo(f"  {channel:<8} {kind:<28} {events:>8}")
+    for c, k, n in preview.messages:
+        click.echo(f"  {c:<8} {k:<28} {w.number(n):>8}")
+    if dry_run:
+        click.echo(w.gettext("Dry run: nothing was changed."))
+        return False
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        # Under cron or a pipe no one can answer: refuse rather than wait
+        # forever, or drop messages nobody agreed to drop.
+        raise click.UsageError(
+            w.gettext(
+                "skip-to-head asks for confirmation and there is no terminal "
+                "to ask on: look with --dry-run, then run it with --yes"
+            )
+        )
+    if click.confirm(
+        w.gettext("Mark these events as delivered? Their messages will never be sent."),
+        default=False,
+    ):
+        return True
+    click.echo(w.gettext("Nothing was changed."))
+    sys.exit(1)
+
+
 @deliveries.command("skip-to-head")
 @_db_option
+@_option(
+    "--dry-run",
+    is_flag=True,
+    help="Say what would be marked as delivered, by channel and kind of "
+    "message, and change nothing.",
+)
+@_option(
+    "--yes",
+    is_flag=True,
+    help="Do not ask for confirmation (for scripts); without it the command "
+    "asks, and refuses when there is no terminal to ask on.",
+)
 @_language_option
-def deliveries_skip(db: str | None, language: str) -> None:
+def deliveries_skip(db: str | None, dry_run: bool, yes: bool, language: str) -> None:
     """Treat every event recorded so far as delivered (switching deliveries on).
 
     Use it once on a store that existed before deliveries were switched on,
-    so the first worker does not send its whole history.
+    so the first worker does not send its whole history. It says what it
+    would skip and asks first; events recorded meanwhile are still delivered.
     """
     with _store(db, create=False, refresh_views_on_read=False) as app:
-        skipped = app.skip_deliveries()
+        preview = app.deliveries_to_skip()
+        if not _confirm_skip(preview, dry_run=dry_run, yes=yes, language=language):
+            return
+        skipped = app.skip_deliveries(preview.head)
     w = i18n.words(language)
     click.echo(
         w.ngettext(
@@ -936,6 +1092,12 @@ def deliveries_skip(db: str | None, language: str) -> None:
 
 @main.command()
 @_db_option
+@_option(
+    "--create",
+    is_flag=True,
+    help="Start a new, empty store if --db names none (without it, a missing "
+    "store is refused: a mistyped path must not deliver nothing, quietly).",
+)
 @_option(
     "--app-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -1058,7 +1220,8 @@ def worker(**options: Any) -> None:
     sys.path.insert(0, str(options["app_dir"].resolve()))
     try:
         ports = _worker_ports(options)
-        with connect(store_url(options["db"]), **ports) as app:
+        url = store_url(options["db"])
+        with connect(url, create=options["create"], **ports) as app:
             notifier = app.notifier(lease=timedelta(seconds=options["lease"]))
             runner = Worker(app, notifier, interval=options["interval"])
             if options["once"]:
@@ -1067,6 +1230,14 @@ def worker(**options: Any) -> None:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: runner.stop())
             runner.run()
+    except StoreNotFoundError as exc:
+        # Under cron a worker on a mistyped path would otherwise report
+        # "0 delivered" and exit 0 every few minutes, with nothing sent.
+        msg = (
+            f"{exc}. The worker opens an existing store only: check --db "
+            "(APPROVALFLOW_DB), or give --create to start a new one there"
+        )
+        raise click.ClickException(msg) from exc
     except ApprovalFlowError as exc:
         raise click.ClickException(str(exc)) from exc
 

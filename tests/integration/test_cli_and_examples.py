@@ -201,9 +201,10 @@ def test_reminders_and_deliveries_commands(tmp_path: Path) -> None:
     position, head = after.stdout.split()[1], after.stdout.split()[3]
     assert int(head) == int(position) + 1  # the reminder waits for a worker
     skip = approvalflow_cli(
-        "deliveries", "skip-to-head", "--db", "story.sqlite3", cwd=tmp_path
+        "deliveries", "skip-to-head", "--db", "story.sqlite3", "--yes", cwd=tmp_path
     )
-    assert skip.stdout.strip().startswith("1 event marked as delivered")
+    assert "email    reminder" in skip.stdout  # what it skips, said first
+    assert skip.stdout.splitlines()[-1].startswith("1 event marked as delivered")
 
 
 def test_demo_on_postgres_tells_then_replays(postgres: Any, tmp_path: Path) -> None:
@@ -307,7 +308,7 @@ def test_worker_settings_are_refused_with_what_is_allowed(
 def test_worker_settings_at_their_bounds_are_accepted(
     tmp_path: Path, extra: tuple[str, ...], spec: str
 ) -> None:
-    args = ("--directory", spec, *extra, "--db", "w.sqlite3")
+    args = ("--directory", spec, *extra, "--db", "w.sqlite3", "--create")
     done = approvalflow_cli(*WORKER, *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "0 reminders recorded" in done.stdout

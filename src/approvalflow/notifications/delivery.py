@@ -56,7 +56,13 @@ from approvalflow.ports import (
     TemporaryDeliveryError,
 )
 
-__all__ = ["DEFAULT_LEASE", "DeliveryPass", "DeliverySource", "Notifier"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "DeliveryPass",
+    "DeliverySource",
+    "Notifier",
+    "message_kinds",
+]
 
 
 class DeliverySource(Protocol):
@@ -113,6 +119,29 @@ HANDLES: frozenset[type] = frozenset({*_CLIENT_EMAILS, *_DECISIONS, E.Cancelled}
 IGNORES: frozenset[type] = frozenset(
     {E.Created, E.LockedToInvoice, E.InvoicePaid, E.ActivityReported, E.Notified}
 )
+
+
+def message_kinds(kind: type) -> tuple[tuple[str, str], ...]:
+    """The ``(channel, kind)`` of each message an event of class ``kind`` leads to.
+
+    As :class:`Notifier` plans them (a test holds the two together): portal
+    and Inbox+ messages only where a portal is wired, ``sink`` only where an
+    event sink accepts the published type; emails go to every recipient the
+    directory names when the event is delivered, so one entry may be many
+    emails.
+    """
+    found: list[tuple[str, str]] = []
+    if kind in _CLIENT_EMAILS:
+        found.append(("email", _CLIENT_EMAILS[kind]))
+        if kind is not E.Reminded:
+            found.append(("portal", "put_task"))
+    elif kind in HANDLES:
+        found.append(("portal", "remove_task"))
+        if kind in _DECISIONS:
+            found += [("email", "decision"), ("inbox", "decision")]
+    if kind in EVENT_TYPES:
+        found.append(("sink", EVENT_TYPES[kind]))
+    return tuple(found)
 
 
 @attrs.frozen

@@ -17,7 +17,13 @@ from typing import Protocol
 
 import attrs
 
-__all__ = ["Backlog", "DeliveryStore", "MemoryDeliveryStore", "PlannedDelivery"]
+__all__ = [
+    "Backlog",
+    "DeliveriesToSkip",
+    "DeliveryStore",
+    "MemoryDeliveryStore",
+    "PlannedDelivery",
+]
 
 
 @attrs.frozen
@@ -58,6 +64,25 @@ class Backlog:
     refused: tuple[PlannedDelivery, ...]
     lease_holder: str | None
     lease_until: datetime | None
+
+
+@attrs.frozen
+class DeliveriesToSkip:
+    """What skipping deliveries to the head would mark as delivered.
+
+    The events after ``position`` up to ``head``; ``messages`` counts them
+    by each ``(channel, kind)`` of message they lead to (one event may lead
+    to several kinds, and one kind to an email per recipient).
+    """
+
+    position: int
+    head: int
+    messages: tuple[tuple[str, str, int], ...]
+
+    @property
+    def events(self) -> int:
+        """How many events would be marked as delivered."""
+        return self.head - self.position
 
 
 class DeliveryStore(Protocol):
