@@ -14,7 +14,6 @@ import csv
 import dataclasses
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
