@@ -65,6 +65,7 @@ from approvalflow.domain.values import (
     ReminderSchedule,
 )
 from approvalflow.history import HistoryEntry
+from approvalflow.i18n import Words, words
 from approvalflow.links import PortalLinks
 from approvalflow.notifications.delivery import DeliveryPass, Notifier
 from approvalflow.notifications.emails import EmailComposer, UndeliverableAddressError
@@ -176,8 +177,10 @@ __all__ = [
     "UserQueries",
     "ViewPosition",
     "ViewRunner",
+    "Words",
     "Worker",
     "WorkerPass",
     "approval_request_id",
     "connect",
+    "words",
 ]

@@ -87,7 +87,7 @@ def test_the_top_level_exports_are_pinned() -> None:
         "NotAStoreError", "StoreNotFoundError", "UserQueries",
         "SystemClock", "TemporaryDeliveryError", "UndeliverableAddressError",
         "UnknownDocumentError",
-        "ViewPosition", "ViewRunner", "Worker", "WorkerPass",
+        "ViewPosition", "ViewRunner", "Words", "Worker", "WorkerPass", "words",
         "approval_request_id", "connect",
     }  # fmt: skip
 
