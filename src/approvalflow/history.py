@@ -150,7 +150,10 @@ def _policy(r: _Reader, policy: Mapping[str, Any] | None) -> str:
     if policy is None:
         return w.gettext("reminders off")
     schedule = policy.get("schedule")
-    business = schedule is not None and schedule.get("business_days")
+    # Counted in working days; before 0.2, business_days meant that too.
+    business = schedule is not None and schedule.get(
+        "count_working_days", schedule.get("business_days")
+    )
     every = (
         N_("reminders every %(days)s business day(s), at most %(count)s")
         if business
