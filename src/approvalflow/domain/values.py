@@ -299,7 +299,7 @@ class ReminderSchedule:
         if self.count_working_days and not self.business_days:
             raise InvalidInputError(
                 "count_working_days",
-                "given with business_days=False (every day is open)",
+                "working days counted while every day is open (business_days=False)",
                 "business_days=True to count working days",
             )
         if self.holiday_region is not None:
