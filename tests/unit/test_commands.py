@@ -30,7 +30,6 @@ from approvalflow import (
     NotAuthorizedError,
     NotPendingError,
     ReminderPolicy,
-    ReminderSchedule,
     UnknownDocumentError,
     connect,
 )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import holidays
+from holidays import HolidayBase
 
 from approvalflow.domain.errors import InvalidInputError
 from approvalflow.domain.validation import (
@@ -218,14 +219,14 @@ def _check_weekend(_instance: object, _attribute: object, value: Any) -> None:
 @cache
 def holiday_calendar(
     country: str | None, region: str | None, weekend: tuple[int, ...] | None
-) -> holidays.HolidayBase:
+) -> HolidayBase:
     """The holidays and weekend of ``country`` (and ``region``), all years, cached.
 
     Without a country, no holidays and a Saturday-Sunday weekend. A given
     ``weekend`` replaces the country's, with no weekend day worked instead.
     """
     calendar = (
-        holidays.HolidayBase()
+        HolidayBase()
         if country is None
         else holidays.country_holidays(country, subdiv=region)
     )
@@ -330,7 +331,7 @@ class ReminderSchedule:
         return ZoneInfo(self.time_zone)
 
     @property
-    def calendar(self) -> holidays.HolidayBase:
+    def calendar(self) -> HolidayBase:
         """The holidays package's calendar: public holidays and the weekend."""
         return holiday_calendar(self.holidays, self.holiday_region, self.weekend)
 
@@ -370,8 +371,9 @@ def as_recorded_before_working_day_counting(
 
 def _unvalidated(value: _T, **changes: Any) -> _T:
     """``attrs.evolve`` without validators (for values read from the store)."""
-    copy = object.__new__(type(value))
-    for field in attrs.fields(type(value)):
+    cls: Any = type(value)
+    copy: _T = object.__new__(cls)
+    for field in attrs.fields(cls):
         object.__setattr__(
             copy, field.name, changes.get(field.name, getattr(value, field.name))
         )
