@@ -899,7 +899,7 @@ _SCHEDULE_OPTIONS = {
 def _reminder_schedule_options(command: _F) -> _F:
     """The firm's reminder schedule, as options (each also a variable).
 
-    .. versionadded:: 0.2
+    .. versionadded:: Unreleased
     """
     options = [
         _option(

@@ -150,7 +150,7 @@ def _policy(r: _Reader, policy: Mapping[str, Any] | None) -> str:
     if policy is None:
         return w.gettext("reminders off")
     schedule = policy.get("schedule")
-    # Counted in working days; before 0.2, business_days meant that too.
+    # Counted in working days; in earlier versions, business_days meant that too.
     business = schedule is not None and schedule.get(
         "count_working_days", schedule.get("business_days")
     )

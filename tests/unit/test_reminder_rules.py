@@ -5,7 +5,7 @@ request, a resend or the previous reminder), any day and hour. With a firm
 schedule, a moment outside its hours or working days moves to the next
 opening, never earlier, and a reminder overdue after downtime waits for it
 too. The weekend is the country's (the holidays package's); counting working
-days is an option. Requests recorded before 0.2 keep the rule of their day.
+days is an option. Requests recorded by earlier versions keep the rule of their day.
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def test_the_widest_weekend_allowed_leaves_one_day_open() -> None:
     )
 
 
-# -- requests recorded before 0.2 keep their rule ---------------------------------
+# -- requests recorded by earlier versions keep their rule -----------------------
 
 
 def _strip_new_fields(schedule: dict[str, Any]) -> None:
@@ -307,8 +307,8 @@ def _strip_new_fields(schedule: dict[str, Any]) -> None:
         schedule.pop(key)
 
 
-def _events_as_before_0_2(db: Path) -> None:
-    """Rewrite the events as 0.1 wrote them: no class_version, no new fields."""
+def _events_as_written_earlier(db: Path) -> None:
+    """Rewrite the events as earlier versions wrote them (no class_version)."""
     with sqlite3.connect(db) as c:
         for rowid, state in c.execute(
             "SELECT rowid, state FROM stored_events WHERE topic LIKE '%.Requested'"
@@ -333,12 +333,12 @@ def test_a_request_recorded_before_keeps_business_days_and_its_weekend(
         app.request_approval("d1", by="f1", reminders=ReminderPolicy(3, 2))
         # Today's rule: Monday 13 at 18:00 is closed, Tuesday a holiday.
         assert app.status("d1").next_reminder_at == paris(7, 15, 9)
-    _events_as_before_0_2(db)
+    _events_as_written_earlier(db)
     with open_app(url, clock, directory, PARIS_FIRM) as app:
         app.rebuild_views()
-    _views_as_before_0_2(db)
+    _views_as_written_earlier(db)
     with open_app(url, clock, directory, PARIS_FIRM) as app:
-        # 0.1's rule: three business days (Monday, Wednesday, Thursday) to
+        # The earlier rule: three business days (Monday, Wednesday, Thursday) to
         # Thursday 18:00, the window's end: Friday 17 at 09:00.
         thursday_close, friday = paris(7, 16, 18), paris(7, 17, 9)
         assert app.status("d1").next_reminder_at == friday
@@ -360,8 +360,8 @@ def test_a_request_recorded_before_keeps_business_days_and_its_weekend(
         assert row.reminders.schedule.weekend == (5, 6)
 
 
-def _views_as_before_0_2(db: Path) -> None:
-    """Rewrite the documents rows' schedules as 0.1 wrote them."""
+def _views_as_written_earlier(db: Path) -> None:
+    """Rewrite the documents rows' schedules as earlier versions wrote them."""
     with sqlite3.connect(db) as c:
         tables = [
             name
@@ -387,7 +387,7 @@ def _views_as_before_0_2(db: Path) -> None:
 def test_a_request_recorded_without_a_schedule_before_keeps_exact_days(
     tmp_path: Path, clock: ControllableClock, directory: InMemoryDirectory
 ) -> None:
-    # 0.1's requests without a schedule meant N x 24 hours: they still do,
+    # Earlier requests without a schedule meant N x 24 hours: they still do,
     # also when the firm now has a schedule (its hours hold them back).
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     with open_app(url, clock, directory) as app:

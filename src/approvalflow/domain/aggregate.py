@@ -120,7 +120,7 @@ class Cycle:
 
 
 def _recorded_before_working_day_counting(state: dict[str, Any]) -> None:
-    """Give a version 1 event's schedule the rule of its release (0.1).
+    """Give a version 1 event's schedule the rule it was recorded under.
 
     Its stored schedule lacks ``count_working_days`` and ``weekend``: then
     business days were counted, on a Saturday-Sunday weekend everywhere.
@@ -145,7 +145,7 @@ class ApprovalRequest(Aggregate):
         """A firm member asked the client to approve the document."""
 
         TOPIC = "approvalflow:ApprovalRequest.Requested"
-        #: 2 (0.2): schedules record ``count_working_days`` and ``weekend``.
+        #: 2: schedules record ``count_working_days`` and ``weekend``.
         class_version = 2
         cycle: int
         document: DocumentFacts
@@ -182,7 +182,7 @@ class ApprovalRequest(Aggregate):
         """A firm member resent the pending request; reminders restart."""
 
         TOPIC = "approvalflow:ApprovalRequest.Resent"
-        #: 2 (0.2): schedules record ``count_working_days`` and ``weekend``.
+        #: 2: schedules record ``count_working_days`` and ``weekend``.
         class_version = 2
         cycle: int
         by: Actor

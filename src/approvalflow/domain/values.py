@@ -257,7 +257,7 @@ class ReminderSchedule:
     The schedule in force is recorded with each request, so replaying the
     history gives the same due times whatever the firm's settings become.
 
-    .. versionchanged:: 0.2
+    .. versionchanged:: Unreleased
        ``count_working_days`` and ``weekend`` added: days are counted as
        calendar days unless ``count_working_days``; the weekend is the
        country's. Requests recorded before read back with working days
@@ -354,7 +354,7 @@ SATURDAY_SUNDAY = (5, 6)
 def as_recorded_before_working_day_counting(
     policy: ReminderPolicy | None,
 ) -> ReminderPolicy | None:
-    """A policy stored before 0.2, with the schedule rule it was recorded under.
+    """A policy stored by an earlier version, with the rule it was recorded under.
 
     Then, business days were both counted and the only open days, and the
     weekend was Saturday and Sunday in every country. Stored values are read

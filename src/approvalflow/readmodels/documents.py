@@ -410,7 +410,7 @@ def _stored_policy(
     legacy = False
     if schedule is not None:
         stored["schedule"] = json.loads(schedule)
-        # Rows written before 0.2 lack the field, as their events do: the
+        # Rows written by earlier versions lack the field, as their events do: the
         # same rule as the upcast event's, so the index and the aggregate agree.
         legacy = "count_working_days" not in stored["schedule"]
     # Read back as stored, without re-validating (bounds may change later).
