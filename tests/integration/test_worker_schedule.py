@@ -115,6 +115,27 @@ def test_the_schedule_comes_from_approvalflow_variables_too(
     assert reminded(db)
 
 
+def test_reminders_run_takes_the_same_schedule(db: Path) -> None:
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "approvalflow.cli", "reminders", "run",
+             "--db", str(db), *extra],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+
+    closed = run("--reminder-hours", closed_hours_now(), "--reminder-weekend", "none")
+    assert closed.returncode == 0, closed.stderr
+    assert not reminded(db)
+    bad = run("--reminder-weekend", "caturday")
+    assert bad.returncode == 2, bad.stderr
+    assert "--reminder-weekend (APPROVALFLOW_REMINDER_WEEKEND)" in bad.stderr
+    assert not reminded(db)
+    plain = run()
+    assert plain.returncode == 0, plain.stderr
+    assert reminded(db)
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
