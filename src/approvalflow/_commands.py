@@ -25,6 +25,7 @@ from approvalflow._log import ApprovalLog
 from approvalflow._observe import observed_command, reminder_recorded
 from approvalflow.domain.aggregate import ApprovalRequest, Cycle
 from approvalflow.domain.errors import InvalidInputError, NotPendingError
+from approvalflow.domain.reminders import is_open
 from approvalflow.domain.validation import (
     MAX_COMMENT,
     MAX_MESSAGE,
@@ -82,8 +83,9 @@ class Commands:
     ) -> None:
         self.log = log
         self.auth = auth
-        #: The firm's reminder schedule, for policies that name none.
-        self.schedule = ReminderSchedule() if schedule is None else schedule
+        #: The firm's reminder schedule, for policies that name none
+        #: (``None``: the plain rule, x days after the last contact).
+        self.schedule = schedule
 
     def _scheduled(
         self, policy: ReminderPolicy | None, account_id: str
@@ -93,7 +95,7 @@ class Commands:
         The firm's is moved to the recipients' time zone when those of the
         account's notified users who state one agree on it.
         """
-        if policy is None or policy.schedule is not None:
+        if policy is None or policy.schedule is not None or self.schedule is None:
             return policy
         schedule = self.schedule
         if schedule != ELAPSED:
@@ -381,6 +383,16 @@ class Commands:
             recorded = False
             aggregate = self.log.load(doc_id)
             if aggregate is None or not aggregate.reminder_due(now):
+                return []
+            pending = aggregate.pending_cycle
+            if (
+                pending is not None
+                and pending.reminders is not None
+                and pending.reminders.schedule is None
+                and not is_open(now, self.schedule)
+            ):
+                # Recorded without a schedule, sent in the firm's opening
+                # hours when this application has one: later, never earlier.
                 return []
             aggregate.remind(at=now)
             recorded = True

@@ -495,11 +495,12 @@ def connect(
     refused, and lists show what the read models held.
 
     ``reminder_schedule`` is the firm's :class:`ReminderSchedule`, recorded
-    with every request whose :class:`ReminderPolicy` names none: by default
-    business days (Monday to Friday), 09:00 to 18:00 in UTC; give the firm's
-    zone and holidays, e.g. ``ReminderSchedule(time_zone="Europe/Paris",
-    holidays="FR")``, or ``ReminderSchedule.elapsed()`` for reminders exactly
-    N x 24 hours after the latest contact.
+    with every request whose :class:`ReminderPolicy` names none, e.g.
+    ``ReminderSchedule(time_zone="Europe/Paris", holidays="FR")`` (09:00 to
+    18:00 on French working days). Without one (the default) reminders fall
+    due exactly N x 24 hours after the latest contact, any day and hour; an
+    application given a schedule (a worker) sends those too only when its
+    schedule is open.
 
     Read models follow the events: after this application's own commands
     (unless ``refresh_views_after_write`` is false) and before each list

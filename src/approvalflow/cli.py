@@ -850,6 +850,143 @@ def _entry_point(name: str, group: str) -> Any:
         raise click.BadParameter(msg) from exc
 
 
+#: Weekday names for --reminder-weekend, Monday first (Python's numbering).
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: The option that sets each ReminderSchedule field, for error messages.
+_SCHEDULE_OPTIONS = {
+    "time_zone": "--reminder-time-zone",
+    "window_start": "--reminder-hours",
+    "window_end": "--reminder-hours",
+    "holidays": "--reminder-holidays",
+    "holiday_region": "--reminder-holiday-region",
+    "weekend": "--reminder-weekend",
+    "count_working_days": "--reminder-working-days",
+}
+
+
+def _reminder_schedule_options(command: _F) -> _F:
+    """The firm's reminder schedule, as options (each also a variable).
+
+    .. versionadded:: Unreleased
+    """
+    options = [
+        _option(
+            "--reminder-time-zone",
+            help="The firm's reminder schedule: its IANA time zone (e.g. "
+            "Europe/Paris). Any --reminder-* option sets a schedule (default "
+            "UTC, 09:00-18:00, working days); without one, reminders go out "
+            "exactly the policy's days after the last contact, at any hour.",
+        ),
+        _option(
+            "--reminder-hours",
+            help="Opening hours for reminders, HH:MM-HH:MM local (default "
+            "09:00-18:00), or 'any' for the whole day.",
+        ),
+        _option(
+            "--reminder-holidays",
+            help="A country code of the python holidays package (FR, GB, ...): "
+            "its public holidays are closed, and its weekend is the weekend.",
+        ),
+        _option(
+            "--reminder-holiday-region",
+            help="A region of --reminder-holidays (e.g. GB's SCT).",
+        ),
+        _option(
+            "--reminder-weekend",
+            help="The closed weekdays, comma-separated (e.g. fri,sat); default: "
+            "the --reminder-holidays country's weekend, else sat,sun; 'none' "
+            "for every day open.",
+        ),
+        _option(
+            "--reminder-working-days",
+            is_flag=True,
+            default=None,
+            help="Count the policy's days as working days, not calendar days.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _reminder_schedule(options: dict[str, Any]) -> Any:
+    """The ReminderSchedule the --reminder-* options describe (``None``: none)."""
+    from approvalflow.domain.errors import InvalidInputError  # noqa: PLC0415
+    from approvalflow.domain.values import ReminderSchedule  # noqa: PLC0415
+
+    names = [
+        "reminder_time_zone",
+        "reminder_hours",
+        "reminder_holidays",
+        "reminder_holiday_region",
+        "reminder_weekend",
+    ]
+    # The flag's variable set to 0 asks for no schedule either.
+    if all(options[n] is None for n in names) and not options["reminder_working_days"]:
+        return None
+    settings: dict[str, Any] = {
+        "holidays": options["reminder_holidays"],
+        "holiday_region": options["reminder_holiday_region"],
+        "count_working_days": bool(options["reminder_working_days"]),
+    }
+    if options["reminder_time_zone"] is not None:
+        settings["time_zone"] = options["reminder_time_zone"]
+    if options["reminder_hours"] is not None:
+        settings["window_start"], settings["window_end"] = _hours(
+            options["reminder_hours"]
+        )
+    weekend = options["reminder_weekend"]
+    if weekend is not None:
+        days = _weekend_days(weekend)
+        if days == ():
+            settings["business_days"] = False
+        else:
+            settings["weekend"] = days
+    try:
+        return ReminderSchedule(**settings)
+    except InvalidInputError as exc:
+        option = _SCHEDULE_OPTIONS.get(exc.field, exc.field)
+        env = ENV_PREFIX + option[2:].upper().replace("-", "_")
+        msg = f"{option} ({env}): {exc.problem}; allowed: {exc.allowed}"
+        raise click.UsageError(msg) from exc
+
+
+def _hours(value: str) -> tuple[Any, Any]:
+    """``HH:MM-HH:MM`` as two times; ``any``: no hours (the whole day)."""
+    from datetime import time as wall_time  # noqa: PLC0415 - `time` is the module
+
+    if value.strip().lower() == "any":
+        return None, None
+    found = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    try:
+        if found is None:
+            raise ValueError(value)
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        return wall_time(h1, m1), wall_time(h2, m2)
+    except ValueError as exc:
+        msg = (
+            f"--reminder-hours (APPROVALFLOW_REMINDER_HOURS): got {value!r}; "
+            "allowed: HH:MM-HH:MM on one day, e.g. 09:00-18:00, or 'any'"
+        )
+        raise click.UsageError(msg) from exc
+
+
+def _weekend_days(value: str) -> tuple[int, ...]:
+    """``fri,sat`` as weekday numbers; ``none``: no weekend."""
+    words = [w.strip().lower()[:3] for w in value.split(",") if w.strip()]
+    if words == ["non"]:
+        return ()
+    unknown = [w for w in words if w not in _WEEKDAYS]
+    if unknown or not words:
+        msg = (
+            f"--reminder-weekend (APPROVALFLOW_REMINDER_WEEKEND): got {value!r}; "
+            f"allowed: weekdays among {','.join(_WEEKDAYS)}, comma-separated, "
+            "or 'none'"
+        )
+        raise click.UsageError(msg)
+    return tuple(sorted({_WEEKDAYS.index(w) for w in words}))
+
+
 @main.group()
 def reminders() -> None:
     """Automatic reminders."""
@@ -858,10 +995,15 @@ def reminders() -> None:
 @reminders.command("run")
 @_db_option
 @_language_option
-def reminders_run(db: str | None, language: str) -> None:
-    """Record every reminder due now, once (for cron)."""
+@_reminder_schedule_options
+def reminders_run(db: str | None, language: str, **schedule: Any) -> None:
+    """Record every reminder due now, once (for cron).
+
+    With a --reminder-* schedule, only those the schedule lets out now.
+    """
     w = i18n.words(language)
-    with _store(db, create=False) as app:
+    firm = _reminder_schedule(schedule)
+    with _store(db, create=False, reminder_schedule=firm) as app:
         sent = app.send_due_reminders()
     if sent:
         click.echo(
@@ -1205,6 +1347,7 @@ def deliveries_skip(db: str | None, dry_run: bool, yes: bool, language: str) -> 
     show_default=True,
     help="json: one object per line with each message's context as fields.",
 )
+@_reminder_schedule_options
 def worker(**options: Any) -> None:
     """Send due reminders and deliver notifications until stopped.
 
@@ -1220,8 +1363,13 @@ def worker(**options: Any) -> None:
     sys.path.insert(0, str(options["app_dir"].resolve()))
     try:
         ports = _worker_ports(options)
-        url = store_url(options["db"])
-        with connect(url, create=options["create"], **ports) as app:
+        schedule = _reminder_schedule(options)
+        with connect(
+            store_url(options["db"]),
+            create=options["create"],
+            reminder_schedule=schedule,
+            **ports,
+        ) as app:
             notifier = app.notifier(lease=timedelta(seconds=options["lease"]))
             runner = Worker(app, notifier, interval=options["interval"])
             if options["once"]:

@@ -154,7 +154,18 @@ def _story(
         "q3-bookkeeping",
         by="anna",
         message="Merci de valider la tenue du 3e trimestre.",
-        reminders=ReminderPolicy(days_before_next=5, count=3),
+        # Left pending: its reminder goes out whenever a worker is tried on
+        # the demo's store, at any hour, so it is due in Paris days, any time.
+        reminders=ReminderPolicy(
+            days_before_next=5,
+            count=3,
+            schedule=ReminderSchedule(
+                time_zone="Europe/Paris",
+                window_start=None,
+                window_end=None,
+                business_days=False,
+            ),
+        ),
     )
     say("...and asks Dupont & Fils to approve it (still pending).")
 
@@ -249,8 +260,11 @@ def run_demo(url: str, echo: Callable[[str], None] = print) -> bool:
         directory=demo_directory(),
         clock=clock,
         portal=portal,
-        # A Paris firm: reminders on French business days, 09:00-18:00 there.
-        reminder_schedule=ReminderSchedule(time_zone="Europe/Paris", holidays="FR"),
+        # A Paris firm: reminders 09:00-18:00 there, its days counted as
+        # French working days (the firm's choice; calendar days by default).
+        reminder_schedule=ReminderSchedule(
+            time_zone="Europe/Paris", holidays="FR", count_working_days=True
+        ),
         **ports,
     ) as app:
         recorded_before = app.get_request(DEMO_DOCUMENTS[0]) is not None

@@ -199,6 +199,8 @@ def _policy(r: _Reader, policy: Mapping[str, Any] | None) -> str:
     schedule = policy.get("schedule") or {}
     days = int(policy["days_before_next"])
     count = int(policy["count"])
+    # Counted in working days; in earlier versions, business_days meant that too.
+    business = schedule.get("count_working_days", schedule.get("business_days"))
     after = (
         w.ngettext(
             "after %(days)s business day",
@@ -206,7 +208,7 @@ def _policy(r: _Reader, policy: Mapping[str, Any] | None) -> str:
             days,
             days=w.number(days),
         )
-        if schedule.get("business_days")
+        if business
         else w.ngettext(
             "after %(days)s day", "after %(days)s days", days, days=w.number(days)
         )

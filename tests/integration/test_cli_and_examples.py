@@ -372,10 +372,10 @@ def test_history_shows_the_next_reminder_in_the_clients_zone(tmp_path: Path) -> 
         "history", "q3-bookkeeping", "--db", "story.sqlite3", cwd=tmp_path
     )
     assert pending.returncode == 0, pending.stderr
-    # Requested Monday 9 March 14:40 in Paris, reminders every 5 business
-    # days: Monday 16 March at the same local time.
+    # Requested Monday 9 March 14:40 in Paris, reminders every 5 days at any
+    # hour: Saturday 14 March at the same local time.
     assert pending.stdout.splitlines()[1] == (
-        "next reminder: Mar 16, 2026, 2:40:00\u202fPM GMT+01:00 (Europe/Paris)"
+        "next reminder: Mar 14, 2026, 2:40:00\u202fPM GMT+01:00 (Europe/Paris)"
     )
     decided = approvalflow_cli(
         "history", "tax-return-2025", "--db", "story.sqlite3", cwd=tmp_path

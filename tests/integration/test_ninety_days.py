@@ -7,12 +7,15 @@ deliveries). The model, written here from the help centre's rules, says which
 emails go to whom, when, in which language; the mail the library sent must be
 exactly that.
 
-Twice: with reminders exactly N x 24 hours after the latest contact, and with
-a Paris firm's business schedule (09:00-18:00 local, Monday to Friday, French
-public holidays off) from March to May 2026, across the change to summer
-time (29 March) and six public holidays. The model finds each due time its
-own way: counting business days, then walking forward minute by minute to
-the first minute inside the window on a business day.
+With reminders exactly N x 24 hours after the latest contact (the default),
+and with a Paris firm's schedule (09:00-18:00
+local, Monday to Friday, French public holidays closed) from March to May
+2026, across the change to summer time (29 March) and six public holidays,
+counting calendar days and, as an option, working days. The model finds each
+due time its own way: counting days, then walking forward minute by minute
+to the first minute inside the hours on a working day; a worker pass while
+the schedule is closed (every six hours, so some are at night) sends nothing
+until the next pass in the hours.
 """
 
 from __future__ import annotations
@@ -65,27 +68,65 @@ def elapsed(last_contact: datetime, days: int) -> datetime:
     return last_contact + timedelta(days=days)
 
 
-def paris_business(last_contact: datetime, days: int) -> datetime:
-    def working(day: date) -> bool:
-        return day.weekday() < 5 and day not in FRENCH_HOLIDAYS
+def paris_working(day: date) -> bool:
+    return day.weekday() < 5 and day not in FRENCH_HOLIDAYS
 
-    local = last_contact.astimezone(PARIS)
-    day, counted = local.date(), 0
-    while counted < days:
-        day += timedelta(days=1)
-        counted += working(day)
-    wall = datetime.combine(day, local.time().replace(tzinfo=None))
-    while not (working(wall.date()) and time(9) <= wall.time() < time(18)):
+
+def paris_open(now: datetime) -> bool:
+    local = now.astimezone(PARIS)
+    return paris_working(local.date()) and time(9) <= local.time() < time(18)
+
+
+def always_open(_now: datetime) -> bool:
+    return True
+
+
+def _to_opening(wall: datetime) -> datetime:
+    """Walk a Paris wall-clock time forward, minute by minute, into the hours."""
+    while not (paris_working(wall.date()) and time(9) <= wall.time() < time(18)):
         wall = (wall + timedelta(minutes=1)).replace(second=0, microsecond=0)
     return wall.replace(tzinfo=PARIS).astimezone(UTC)
 
 
-CALENDARS: dict[str, tuple[ReminderSchedule, datetime, Callable[..., datetime]]] = {
-    "elapsed": (ReminderSchedule.elapsed(), START, elapsed),
+def paris_business(last_contact: datetime, days: int) -> datetime:
+    local = last_contact.astimezone(PARIS)
+    day, counted = local.date(), 0
+    while counted < days:
+        day += timedelta(days=1)
+        counted += paris_working(day)
+    return _to_opening(datetime.combine(day, local.time().replace(tzinfo=None)))
+
+
+def paris_hours(last_contact: datetime, days: int) -> datetime:
+    local = last_contact.astimezone(PARIS)
+    day = local.date() + timedelta(days=days)
+    return _to_opening(datetime.combine(day, local.time().replace(tzinfo=None)))
+
+
+Calendar = tuple[
+    ReminderSchedule | None,
+    datetime,
+    Callable[[datetime, int], datetime],
+    Callable[[datetime], bool],
+]
+CALENDARS: dict[str, Calendar] = {
+    # ReminderSchedule.elapsed() gives the same times (tests/unit/test_reminders.py).
+    "default": (None, START, elapsed, always_open),
+    # Counting working days, as the firm asked.
     "paris-business": (
-        ReminderSchedule(time_zone="Europe/Paris", holidays="FR"),
+        ReminderSchedule(
+            time_zone="Europe/Paris", holidays="FR", count_working_days=True
+        ),
         SPRING,
         paris_business,
+        paris_open,
+    ),
+    # Calendar days, then the next opening.
+    "paris-hours": (
+        ReminderSchedule(time_zone="Europe/Paris", holidays="FR"),
+        SPRING,
+        paris_hours,
+        paris_open,
     ),
 }
 
@@ -113,6 +154,9 @@ class Model:
     links: dict[str, dict[str, bool]]  # account -> user -> notify
     subscribers: list[str]
     rule: Callable[[datetime, int], datetime] = elapsed
+    #: Whether the firm's schedule lets a reminder out at a moment (one
+    #: overdue while it was closed waits for its next opening).
+    is_open: Callable[[datetime], bool] = always_open
     pending: dict[str, Pending] = field(default_factory=dict)
     # Events since the last worker pass: (kind, account, doc, reminder number)
     queue: list[tuple[str, str, str, str]] = field(default_factory=list)
@@ -122,7 +166,7 @@ class Model:
         for doc in sorted(self.pending):
             request = self.pending[doc]
             due = request.due()
-            if due is not None and now >= due:
+            if due is not None and now >= due and self.is_open(now):
                 request.sent_in_schedule += 1
                 request.last_contact = now  # the next one a full interval later
                 self.queue.append(
@@ -178,10 +222,10 @@ def build_firm(rng: random.Random) -> tuple[InMemoryDirectory, Model]:
 
 @pytest.mark.parametrize("calendar", sorted(CALENDARS))
 def test_ninety_days_of_emails_match_the_model(store_url: str, calendar: str) -> None:
-    schedule, start, rule = CALENDARS[calendar]
+    schedule, start, rule, is_open = CALENDARS[calendar]
     rng = random.Random(SEED)
     directory, model = build_firm(rng)
-    model.rule = rule
+    model.rule, model.is_open = rule, is_open
     clock = ControllableClock(start)
     mailer, portal = RecordingMailer(), RecordingPortal()
     composer = EmailComposer(
@@ -224,13 +268,12 @@ def test_ninety_days_of_emails_match_the_model(store_url: str, calendar: str) ->
     assert kinds["resend"] >= 20
     assert kinds["decision"] >= 100
     assert {language for *_, language, _, _ in expected} == {"fr", "en"}
-    if calendar == "paris-business":
-        # Reminders go out on Paris business days only, before and after the
+    if calendar.startswith("paris"):
+        # Reminders go out in Paris opening hours only, before and after the
         # change to summer time.
-        days = [
-            w.astimezone(PARIS).date() for w, _, k, *_ in expected if k == "reminder"
-        ]
-        assert all(d.weekday() < 5 and d not in FRENCH_HOLIDAYS for d in days)
+        sent = [w for w, _, k, *_ in expected if k == "reminder"]
+        assert all(paris_open(w) for w in sent)
+        days = [w.astimezone(PARIS).date() for w in sent]
         assert min(days) < date(2026, 3, 29) < max(days)
     assert actual == expected
     # Every email went to exactly the address and in the language expected;

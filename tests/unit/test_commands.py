@@ -30,7 +30,6 @@ from approvalflow import (
     NotAuthorizedError,
     NotPendingError,
     ReminderPolicy,
-    ReminderSchedule,
     UnknownDocumentError,
     connect,
 )
@@ -76,15 +75,14 @@ def test_request_records_the_document_facts_and_settings(app: Approvals) -> None
     assert cycle.document.name == "Document 1"
     assert cycle.document.description == "Description 1"
     assert cycle.requested_by.name == "Anna Martin"
-    # The firm's schedule (by default business days, 09:00-18:00 UTC) is
-    # recorded with the request: five business days from a Monday is Monday.
-    assert cycle.reminders == ReminderPolicy(5, 2, schedule=ReminderSchedule())
+    # No firm schedule by default: five days after the request, to the second.
+    assert cycle.reminders == ReminderPolicy(5, 2)
     assert cycle.entry_point is EntryPoint.UPLOAD
     status = app.status("d1")
     assert status.state is ApprovalState.PENDING
     assert status.requested_at == START
     assert START.weekday() == 0
-    assert status.next_reminder_at == START + timedelta(days=7)
+    assert status.next_reminder_at == START + timedelta(days=5)
 
 
 def test_full_cycle_reject_then_rerequest_then_approve(
@@ -114,10 +112,8 @@ def test_resend_keeps_or_replaces_the_reminder_policy(
     app.request_approval("d1", by="f1", reminders=ReminderPolicy(3, 2))
     clock.advance(days=1)
     app.resend("d1", by="f2", message="Reminder from Paul")
-    assert app.cycles("d1")[0].reminders == ReminderPolicy(
-        3, 2, schedule=ReminderSchedule()
-    )
-    # Kept from Tuesday 09:00: three business days on is Friday 09:00.
+    assert app.cycles("d1")[0].reminders == ReminderPolicy(3, 2)
+    # Kept, and counted from the resend: three days on.
     assert app.status("d1").next_reminder_at == clock.now() + timedelta(days=3)
     app.resend("d1", by="f2", reminders=None)
     assert app.status("d1").next_reminder_at is None

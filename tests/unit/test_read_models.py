@@ -278,7 +278,7 @@ def test_audit_trail_matches_the_event_history_and_exports(
         "d1",
         by="f1",
         message="Hello",
-        reminders=ReminderPolicy(2, 1),
+        reminders=ReminderPolicy(2, 1, ReminderSchedule(count_working_days=True)),
         entry_point="list",
     )
     clock.advance(days=2)
@@ -301,6 +301,8 @@ def test_audit_trail_matches_the_event_history_and_exports(
             "business_days": True,
             "holidays": None,
             "holiday_region": None,
+            "count_working_days": True,
+            "weekend": None,
         },
     }
     assert (
@@ -490,7 +492,7 @@ def test_a_row_shows_every_fact_of_its_document(
         requested_at=t1,
         last_activity_at=t1,
         last_activity="requested",
-        reminders=ReminderPolicy(2, 3, schedule=ReminderSchedule()),
+        reminders=ReminderPolicy(2, 3),
         next_reminder_at=t1 + timedelta(days=2),
     )
     assert shown() == row

@@ -53,7 +53,9 @@ def paris(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
 
 
 def test_a_french_holiday_and_the_end_of_the_window_push_the_reminder() -> None:
-    schedule = ReminderSchedule(time_zone="Europe/Paris", holidays="FR")
+    schedule = ReminderSchedule(
+        time_zone="Europe/Paris", holidays="FR", count_working_days=True
+    )
     # Friday 10 July 2026, 18:00 in Paris: three business days on, skipping
     # the weekend and Bastille Day (Tuesday 14), is Thursday 16 at 18:00,
     # when the window has closed: Friday 17 at 09:00.
@@ -67,7 +69,9 @@ def test_a_french_holiday_and_the_end_of_the_window_push_the_reminder() -> None:
 
 
 def test_the_british_christmas_and_boxing_day_observed_are_skipped() -> None:
-    schedule = ReminderSchedule(time_zone="Europe/London", holidays="GB")
+    schedule = ReminderSchedule(
+        time_zone="Europe/London", holidays="GB", count_working_days=True
+    )
     contact = datetime(2026, 12, 24, 10, 0, tzinfo=LONDON)  # a Thursday
     # Friday 25 (Christmas), the weekend, Monday 28 (Boxing Day observed).
     assert due(contact, 1, schedule) == datetime(2026, 12, 29, 10, 0, tzinfo=LONDON)
@@ -128,7 +132,7 @@ def test_each_edge_of_the_window(at: time, expected: time | None) -> None:
 
 
 def test_business_days_count_from_a_weekend_contact() -> None:
-    schedule = ReminderSchedule(time_zone="UTC")
+    schedule = ReminderSchedule(time_zone="UTC", count_working_days=True)
     saturday = datetime(2026, 6, 6, 12, 0, tzinfo=UTC)
     # Monday is the first business day after it, Tuesday the second.
     assert due(saturday, 2, schedule) == datetime(2026, 6, 9, 12, 0, tzinfo=UTC)
@@ -163,15 +167,17 @@ def test_the_firms_schedule_is_recorded_and_shown_in_local_time(
     assert cycle.reminders.schedule == ReminderSchedule(
         time_zone="Europe/Paris", holidays="FR"
     )
+    # Three calendar days on is Monday 13 at 18:00, when the hours have
+    # closed; Tuesday 14 is Bastille Day: Wednesday 15 at 09:00.
     status = paris_app.status("d1")
-    assert status.next_reminder_at == datetime(2026, 7, 17, 7, 0, tzinfo=UTC)
-    assert status.next_reminder_local == paris(2026, 7, 17, 9, 0)
+    assert status.next_reminder_at == datetime(2026, 7, 15, 7, 0, tzinfo=UTC)
+    assert status.next_reminder_local == paris(2026, 7, 15, 9, 0)
     assert status.reminder_time_zone == "Europe/Paris"
     (row,) = paris_app.approvals_tab("acme").rows
-    assert row.next_reminder_local == paris(2026, 7, 17, 9, 0)
-    assert paris_app.client_view("d1").next_reminder_local == paris(2026, 7, 17, 9, 0)
+    assert row.next_reminder_local == paris(2026, 7, 15, 9, 0)
+    assert paris_app.client_view("d1").next_reminder_local == paris(2026, 7, 15, 9, 0)
     # Due at that moment, not a second before.
-    clock.set(datetime(2026, 7, 17, 6, 59, 59, tzinfo=UTC))
+    clock.set(datetime(2026, 7, 15, 6, 59, 59, tzinfo=UTC))
     assert paris_app.send_due_reminders() == []
     clock.advance(seconds=1)
     assert paris_app.send_due_reminders() == ["d1"]
@@ -280,12 +286,15 @@ def schedules(draw: st.DrawFn) -> ReminderSchedule:
         end_minutes = draw(st.integers(start_minutes + 1, 24 * 60 - 1))
         start = time(start_minutes // 60, start_minutes % 60)
         end = time(end_minutes // 60, end_minutes % 60)
+    business_days = draw(st.booleans())
     return ReminderSchedule(
         time_zone=draw(st.sampled_from(ZONES)),
         window_start=start,
         window_end=end,
-        business_days=draw(st.booleans()),
-        holidays=draw(st.sampled_from([None, "FR", "GB", "US"])),
+        business_days=business_days,
+        holidays=draw(st.sampled_from([None, "FR", "GB", "US", "IL"])),
+        count_working_days=business_days and draw(st.booleans()),
+        weekend=draw(st.sampled_from([None, (5, 6), (4, 5), (6,)])),
     )
 
 
@@ -295,31 +304,36 @@ contacts = st.datetimes(
 )  # fmt: skip
 
 
+# The weekends the holidays package gives these countries, written out.
+WEEKENDS = {None: (5, 6), "FR": (5, 6), "GB": (5, 6), "US": (5, 6), "IL": (4, 5)}
+
+
 def model_due(contact: datetime, days: int, s: ReminderSchedule) -> datetime:
-    """The earliest allowed wall-clock moment at or after the nominal one."""
+    """The earliest open wall-clock moment at or after the nominal one."""
     zone = ZoneInfo(s.time_zone)
     calendar = holidays.country_holidays(s.holidays) if s.holidays else {}
+    weekend = WEEKENDS[s.holidays] if s.weekend is None else s.weekend
 
-    def allowed_day(day: date) -> bool:
-        return not s.business_days or (day.weekday() < 5 and day not in calendar)
+    def open_day(day: date) -> bool:
+        return not s.business_days or (
+            day.weekday() not in weekend and day not in calendar
+        )
 
     local = contact.astimezone(zone)
     target, counted = local.date(), 0
     while counted < days:
         target += timedelta(days=1)
-        counted += allowed_day(target) if s.business_days else 1
+        counted += open_day(target) if s.count_working_days else 1
     nominal = datetime.combine(target, local.time().replace(tzinfo=None))
-    if s.window_start is None or s.window_end is None:
-        wall = nominal
+    opens = s.window_start or time(0)
+    closes = s.window_end
+    if open_day(target) and (closes is None or nominal.time() < closes):
+        wall = max(nominal, datetime.combine(target, opens))
     else:
-        day = target
-        if allowed_day(day) and nominal.time() < s.window_end:
-            wall = max(nominal, datetime.combine(day, s.window_start))
-        else:
+        day = target + timedelta(days=1)
+        while not open_day(day):
             day += timedelta(days=1)
-            while not allowed_day(day):
-                day += timedelta(days=1)
-            wall = datetime.combine(day, s.window_start)
+        wall = datetime.combine(day, opens)
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
@@ -351,10 +365,12 @@ def test_every_schedule_agrees_with_the_model(
             assert wall.time() < schedule.window_end or not exists(
                 datetime.combine(local.date(), local.time()), schedule.zone
             )
-    # At least the number of business (or calendar) days has passed.
+    # At least the number of working (or calendar) days has passed.
     start = contact.astimezone(schedule.zone).date()
     passed = [
         start + timedelta(days=i) for i in range(1, (local.date() - start).days + 1)
     ]
-    counted = sum(schedule.is_business_day(d) for d in passed)
-    assert counted >= days
+    if schedule.count_working_days:
+        assert sum(schedule.is_business_day(d) for d in passed) >= days
+    else:
+        assert len(passed) >= days

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -182,3 +182,41 @@ def test_the_reminder_schedule_setting_is_the_firms_schedule() -> None:
         pytest.raises(ConfigurationError, match="a datetime: give the dotted path"),
     ):
         build_approvals()
+
+
+#: Counted in working days, on Israel's Friday-Saturday weekend.
+ISRAEL = ReminderSchedule(
+    time_zone="Asia/Jerusalem", holidays="IL", count_working_days=True
+)
+
+
+@pytest.mark.usefixtures("sqlite_default")
+def test_the_schedule_setting_takes_every_field_and_without_it_days_are_exact() -> None:
+    call_command("migrate", database="default", verbosity=0)
+    config = {
+        **settings.APPROVALFLOW,
+        "REMINDER_SCHEDULE": "test_django_storage.ISRAEL",
+    }
+    thursday = datetime(2026, 1, 8, 8, 0, tzinfo=UTC)  # 10:00 in Jerusalem
+    clock = ControllableClock(thursday)
+    with (
+        override_settings(APPROVALFLOW=config),
+        build_approvals(directory=_directory(), clock=clock) as app,
+    ):
+        app.request_approval("tax-2025", by="anna", reminders=ReminderPolicy(1, 1))
+        (cycle,) = app.cycles("tax-2025")
+        assert cycle.reminders is not None
+        assert cycle.reminders.schedule == ISRAEL
+        # The next working day there is Sunday, not Friday.
+        assert app.status("tax-2025").next_reminder_at == datetime(
+            2026, 1, 11, 8, 0, tzinfo=UTC
+        )
+    plain = {k: v for k, v in settings.APPROVALFLOW.items() if k != "REMINDER_SCHEDULE"}
+    with (
+        override_settings(APPROVALFLOW=plain),
+        build_approvals(directory=_directory(), clock=clock) as app,
+    ):
+        app.request_approval("vat-q1", by="anna", reminders=ReminderPolicy(1, 1))
+        (cycle,) = app.cycles("vat-q1")
+        assert cycle.reminders == ReminderPolicy(1, 1)
+        assert app.status("vat-q1").next_reminder_at == thursday + timedelta(days=1)

@@ -26,7 +26,7 @@ from approvalflow.domain.errors import (
     InvalidStateError,
     NotPendingError,
 )
-from approvalflow.domain.reminders import next_reminder_at
+from approvalflow.domain.reminders import is_open, next_reminder_at
 from approvalflow.domain.values import (
     ActivityKind,
     Actor,
@@ -38,6 +38,7 @@ from approvalflow.domain.values import (
     NotificationReport,
     Rejection,
     ReminderPolicy,
+    as_recorded_before_working_day_counting,
 )
 
 __all__ = ["ApprovalRequest", "Cycle", "approval_request_id"]
@@ -108,9 +109,25 @@ class Cycle:
         )
 
     def reminder_due(self, at: datetime) -> bool:
-        """Whether an automatic reminder is due at instant ``at``."""
+        """Whether an automatic reminder is due at instant ``at``.
+
+        One that fell due while no worker ran waits, if the schedule is
+        closed at ``at``, for its next opening: never sent outside it.
+        """
         due = self.next_reminder_at
-        return due is not None and at >= due
+        schedule = self.reminders.schedule if self.reminders else None
+        return due is not None and at >= due and is_open(at, schedule)
+
+
+def _recorded_before_working_day_counting(state: dict[str, Any]) -> None:
+    """Give a version 1 event's schedule the rule it was recorded under.
+
+    Its stored schedule lacks ``count_working_days`` and ``weekend``: then
+    business days were counted, on a Saturday-Sunday weekend everywhere.
+    """
+    policy = state.get("reminders")
+    if isinstance(policy, ReminderPolicy):
+        state["reminders"] = as_recorded_before_working_day_counting(policy)
 
 
 class ApprovalRequest(Aggregate):
@@ -128,12 +145,19 @@ class ApprovalRequest(Aggregate):
         """A firm member asked the client to approve the document."""
 
         TOPIC = "approvalflow:ApprovalRequest.Requested"
+        #: 2: schedules record ``count_working_days`` and ``weekend``.
+        class_version = 2
         cycle: int
         document: DocumentFacts
         by: Actor
         message: str | None
         reminders: ReminderPolicy | None
         entry_point: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A version 1 event keeps the reminder rule it was recorded under."""
+            _recorded_before_working_day_counting(state)
 
         def apply(self, aggregate: ApprovalRequest) -> None:
             """Evolve the aggregate (re-run on every replay)."""
@@ -158,11 +182,18 @@ class ApprovalRequest(Aggregate):
         """A firm member resent the pending request; reminders restart."""
 
         TOPIC = "approvalflow:ApprovalRequest.Resent"
+        #: 2: schedules record ``count_working_days`` and ``weekend``.
+        class_version = 2
         cycle: int
         by: Actor
         message: str | None
         #: The reminder policy in force from now on (``None``: reminders off).
         reminders: ReminderPolicy | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A version 1 event keeps the reminder rule it was recorded under."""
+            _recorded_before_working_day_counting(state)
 
         def apply(self, aggregate: ApprovalRequest) -> None:
             """Evolve the aggregate (re-run on every replay)."""

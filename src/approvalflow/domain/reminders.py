@@ -4,34 +4,40 @@ The aggregate uses it to decide whether a reminder is due; the documents read
 model uses it to keep the due-reminders index. Both feed it the same facts,
 so the index cannot disagree with the aggregate that re-checks each reminder.
 
-With a :class:`~approvalflow.domain.values.ReminderSchedule`, the reminder
-falls due in the schedule's time zone: N days (business days, if so
-configured) after the latest contact's local date, at the contact's local
-time of day, moved into the sending window (a time before it waits for the
-window to open; a time at or after its end waits for the next allowed day's
-opening) and onto a business day. A local time that does not exist that
-day (the hour skipped when clocks go forward) means the moment just after
-the skip; a time that exists twice (clocks going back) means the first.
+Without a schedule (the default), the reminder falls due exactly N days
+(N x 24 hours) after the latest contact: the request, a resend or the
+previous reminder, any day and any hour.
+
+With a :class:`~approvalflow.domain.values.ReminderSchedule`, the count is
+made in the schedule's time zone: N calendar days after the latest contact
+(the same wall-clock time N dates later), or N working days with
+``count_working_days``. A moment outside the schedule then moves to the next
+opening, never earlier: before the day's opening hour to that hour; at or
+after its closing hour, or on a closed day, to the next open day's opening.
+A local time that does not exist that day (the hour skipped when clocks go
+forward) means the moment just after the skip; a time that exists twice
+(clocks going back) means the first.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from approvalflow.domain.values import ELAPSED, ReminderPolicy, ReminderSchedule
+from approvalflow.domain.values import ReminderPolicy, ReminderSchedule
 
 __all__ = [
-    "add_business_days",
     "due_in_schedule",
     "in_zone",
+    "is_open",
     "local_moment",
+    "next_opening",
     "next_reminder_at",
     "schedule_zone",
 ]
 
-# A business calendar always has working days within a few weeks; a loop
-# past this many days means a misconfigured calendar, not a long holiday.
+# A calendar always has working days within a few weeks; a search past this
+# many days means a misconfigured calendar, not a long holiday.
 _MAX_SKIP = 400
 
 
@@ -57,11 +63,10 @@ def next_reminder_at(
         or sent_in_schedule >= policy.count
     ):
         return None
-    schedule = policy.schedule
-    if schedule is None or schedule == ELAPSED:
-        # Requests recorded before schedules existed, and the plain rule.
+    if policy.schedule is None:
+        # The help centre's rule: x days after the last contact.
         return last_contact_at + policy.interval
-    return due_in_schedule(last_contact_at, policy.days_before_next, schedule)
+    return due_in_schedule(last_contact_at, policy.days_before_next, policy.schedule)
 
 
 def schedule_zone(policy: ReminderPolicy | None) -> str | None:
@@ -81,46 +86,47 @@ def in_zone(moment: datetime | None, zone: str | None) -> datetime | None:
 def due_in_schedule(
     last_contact_at: datetime, days: int, schedule: ReminderSchedule
 ) -> datetime:
-    """The due moment ``days`` (business) days after a contact, in ``schedule``."""
-    zone = schedule.zone
-    local = last_contact_at.astimezone(zone)
-    if schedule.business_days:
-        day = add_business_days(local.date(), days, schedule)
+    """The due moment ``days`` days after a contact, moved into ``schedule``."""
+    local = last_contact_at.astimezone(schedule.zone)
+    start = local.date()
+    if schedule.count_working_days:
+        day = schedule.calendar.get_nth_working_day(start, days)
     else:
-        day = local.date() + timedelta(days=days)
+        day = date.fromordinal(start.toordinal() + days)
     at = local.time().replace(tzinfo=None, fold=0)
+    return _opening_from(day, at, schedule)
+
+
+def next_opening(moment: datetime, schedule: ReminderSchedule) -> datetime:
+    """The first instant at or after ``moment`` when ``schedule`` is open (UTC)."""
+    local = moment.astimezone(schedule.zone)
+    opening = _opening_from(local.date(), local.time().replace(tzinfo=None), schedule)
+    # A wall-clock time that does not exist is read just after the skip, so
+    # the opening found is never before the moment asked about.
+    return max(opening, moment.astimezone(UTC))
+
+
+def is_open(moment: datetime, schedule: ReminderSchedule | None) -> bool:
+    """Whether a reminder may go out at ``moment`` (no schedule: always)."""
+    return schedule is None or next_opening(moment, schedule) == moment
+
+
+def _opening_from(day: date, at: time, schedule: ReminderSchedule) -> datetime:
+    """Local ``day`` at ``at``, or the next opening after it, as a UTC instant."""
     start, end = schedule.window_start, schedule.window_end
-    if start is not None and end is not None:
-        if at < start:
-            at = start
-        elif at >= end:
-            day, at = day + timedelta(days=1), start
-    # Counting lands on a business day; only the window's end can move it
-    # to the next day (already at the opening time), which may not be one.
-    moved = 0
-    while not schedule.is_business_day(day):
-        day += timedelta(days=1)
-        moved += 1
-        if moved > _MAX_SKIP:  # pragma: no cover - a calendar with no workdays
-            msg = f"no business day within {_MAX_SKIP} days of {day}"
-            raise ValueError(msg)
-    return local_moment(day, at, schedule)
-
-
-def add_business_days(start: date, days: int, schedule: ReminderSchedule) -> date:
-    """The date ``days`` business days after ``start`` (``start`` not counted)."""
-    day = start
-    counted = skipped = 0
-    while counted < days:
-        day += timedelta(days=1)
+    for _ in range(_MAX_SKIP):
         if schedule.is_business_day(day):
-            counted += 1
-        else:
-            skipped += 1
-            if skipped > _MAX_SKIP:  # pragma: no cover - a calendar with no workdays
-                msg = f"no business day within {_MAX_SKIP} days of {start}"
-                raise ValueError(msg)
-    return day
+            if start is None or end is None:
+                return local_moment(day, at, schedule)
+            if at < start:
+                return local_moment(day, start, schedule)
+            if at < end:
+                return local_moment(day, at, schedule)
+        # Closed for the rest of the day: the next day from its first minute.
+        day = date.fromordinal(day.toordinal() + 1)
+        at = time(0) if start is None else start
+    msg = f"no open day within {_MAX_SKIP} days of {day}"  # pragma: no cover
+    raise ValueError(msg)  # pragma: no cover - a calendar with no working days
 
 
 def local_moment(day: date, at: time, schedule: ReminderSchedule) -> datetime:

@@ -11,11 +11,12 @@ import enum
 from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import holidays
+from holidays import HolidayBase
 
 from approvalflow.domain.errors import InvalidInputError
 from approvalflow.domain.validation import (
@@ -27,6 +28,8 @@ from approvalflow.domain.validation import (
     check_reasons,
     check_text,
 )
+
+_T = TypeVar("_T")
 
 __all__ = [
     "ActivityKind",
@@ -188,26 +191,78 @@ def _holiday_country(_instance: object, _attribute: object, value: Any) -> None:
         )
 
 
+def _weekend(value: Any) -> Any:
+    # Any iterable of day numbers becomes a sorted tuple (stored as a list).
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(sorted(value))
+    return value
+
+
+def _check_weekend(_instance: object, _attribute: object, value: Any) -> None:
+    if value is None:
+        return
+    if (
+        not isinstance(value, tuple)
+        or not all(isinstance(d, int) and not isinstance(d, bool) for d in value)
+        or not set(value) <= set(range(7))
+        or len(set(value)) != len(value)
+        or len(value) == 7  # a week with no working day cannot open
+    ):
+        raise InvalidInputError(
+            "weekend",
+            f"got {value!r}",
+            "None (the holidays country's weekend, else Saturday and Sunday) "
+            "or distinct weekday numbers 0 (Monday) to 6 (Sunday), not all seven",
+        )
+
+
 @cache
-def holiday_calendar(country: str, region: str | None) -> holidays.HolidayBase:
-    """The public holidays of ``country`` (and ``region``), all years, cached."""
-    return holidays.country_holidays(country, subdiv=region)
+def holiday_calendar(
+    country: str | None, region: str | None, weekend: tuple[int, ...] | None
+) -> HolidayBase:
+    """The holidays and weekend of ``country`` (and ``region``), all years, cached.
+
+    Without a country, no holidays and a Saturday-Sunday weekend. A given
+    ``weekend`` replaces the country's, with no weekend day worked instead.
+    """
+    calendar = (
+        HolidayBase()
+        if country is None
+        else holidays.country_holidays(country, subdiv=region)
+    )
+    if weekend is not None:
+        calendar.weekend = set(weekend)
+        calendar.weekend_workdays = set()
+    return calendar
 
 
 @attrs.frozen
 class ReminderSchedule:
-    """When automatic reminders may go out: in whose hours, on which days.
+    """The firm's opening hours for reminders: zone, hours, working days.
 
-    The client's reminders fall due in ``time_zone`` (an IANA zone), inside
-    the sending window ``window_start``-``window_end`` (local wall-clock
-    times; ``None`` for any time), and with ``business_days`` only on Monday
-    to Friday outside ``holidays`` (a country code for the python holidays
-    package, with an optional ``holiday_region``), "days before next
-    reminder" then counting business days. :meth:`elapsed` is the plain
-    rule: exactly N x 24 hours after the latest contact, any day, any hour.
+    A reminder falls due ``days_before_next`` calendar days after the latest
+    contact (wall-clock, in ``time_zone``, an IANA zone), or that many
+    working days with ``count_working_days``. If that moment is outside the
+    schedule, it moves to the next opening, never earlier: opening hours are
+    ``window_start``-``window_end`` (local wall-clock times; ``None`` for
+    the whole day); with ``business_days`` only working days open, that is
+    days outside the ``weekend`` and the public ``holidays`` (a country code
+    for the python holidays package, with an optional ``holiday_region``).
+    The weekend is the country's as the holidays package knows it (Friday
+    and Saturday in Israel, Saturday and Sunday in France), or Saturday and
+    Sunday without a country, unless ``weekend`` lists weekday numbers
+    (0 is Monday). The worker also sends a reminder that fell due while it
+    was stopped only when the schedule is open.
 
     The schedule in force is recorded with each request, so replaying the
     history gives the same due times whatever the firm's settings become.
+
+    .. versionchanged:: Unreleased
+       ``count_working_days`` and ``weekend`` added: days are counted as
+       calendar days unless ``count_working_days``; the weekend is the
+       country's. Requests recorded before read back with working days
+       counted when ``business_days`` and a Saturday-Sunday weekend, their
+       rule then.
     """
 
     time_zone: str = attrs.field(default="UTC", validator=_zone)
@@ -218,6 +273,12 @@ class ReminderSchedule:
     )
     holidays: str | None = attrs.field(default=None, validator=_holiday_country)
     holiday_region: str | None = attrs.field(default=None)
+    count_working_days: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+    weekend: tuple[int, ...] | None = attrs.field(
+        default=None, converter=_weekend, validator=_check_weekend
+    )
 
     def __attrs_post_init__(self) -> None:
         if (self.window_start is None) != (self.window_end is None):
@@ -236,6 +297,12 @@ class ReminderSchedule:
                 f"{self.window_end} is not after {self.window_start}",
                 "a window end later the same day than its start",
             )
+        if self.count_working_days and not self.business_days:
+            raise InvalidInputError(
+                "count_working_days",
+                "working days counted while every day is open (business_days=False)",
+                "business_days=True to count working days",
+            )
         if self.holiday_region is not None:
             if self.holidays is None:
                 raise InvalidInputError(
@@ -253,7 +320,7 @@ class ReminderSchedule:
     def elapsed(cls) -> ReminderSchedule:
         """The plain rule: N x 24 hours after the latest contact, any day and hour.
 
-        Today's behaviour before schedules, kept for hosts that want it:
+        The default (no schedule) does the same; this names it explicitly:
         ``connect(reminder_schedule=ReminderSchedule.elapsed())``.
         """
         return ELAPSED
@@ -263,22 +330,54 @@ class ReminderSchedule:
         """The time zone."""
         return ZoneInfo(self.time_zone)
 
+    @property
+    def calendar(self) -> HolidayBase:
+        """The holidays package's calendar: public holidays and the weekend."""
+        return holiday_calendar(self.holidays, self.holiday_region, self.weekend)
+
     def is_business_day(self, day: Any) -> bool:
         """Whether reminders may go out on the local date ``day``."""
         if not self.business_days:
             return True
-        if day.weekday() >= 5:  # Saturday, Sunday
-            return False
-        if self.holidays is None:
-            return True
-        return day not in holiday_calendar(self.holidays, self.holiday_region)
+        return bool(self.calendar.is_working_day(day))
 
 
-#: Exactly N x 24 hours after the latest contact, any day and hour (the rule
-#: of requests recorded before schedules existed).
+#: Exactly N x 24 hours after the latest contact, any day and hour.
 ELAPSED = ReminderSchedule(
     time_zone="UTC", window_start=None, window_end=None, business_days=False
 )
+
+#: The weekend every schedule had before weekends came from the country.
+SATURDAY_SUNDAY = (5, 6)
+
+
+def as_recorded_before_working_day_counting(
+    policy: ReminderPolicy | None,
+) -> ReminderPolicy | None:
+    """A policy stored by an earlier version, with the rule it was recorded under.
+
+    Then, business days were both counted and the only open days, and the
+    weekend was Saturday and Sunday in every country. Stored values are read
+    back without validation, so neither is this copy validated.
+    """
+    if policy is None or policy.schedule is None:
+        return policy
+    schedule = policy.schedule
+    old = _unvalidated(
+        schedule, count_working_days=schedule.business_days, weekend=SATURDAY_SUNDAY
+    )
+    return _unvalidated(policy, schedule=old)
+
+
+def _unvalidated(value: _T, **changes: Any) -> _T:
+    """``attrs.evolve`` without validators (for values read from the store)."""
+    cls: Any = type(value)
+    copy: _T = object.__new__(cls)
+    for field in attrs.fields(cls):
+        object.__setattr__(
+            copy, field.name, changes.get(field.name, getattr(value, field.name))
+        )
+    return copy
 
 
 def _schedule(_instance: object, _attribute: object, value: Any) -> None:
@@ -304,7 +403,8 @@ class ReminderPolicy:
     count: int = attrs.field(default=1, validator=_count)
     #: When reminders may go out. ``None`` given to a command means the
     #: firm's schedule (``connect(reminder_schedule=...)``), which is then
-    #: recorded; ``None`` in a stored request means :meth:`ReminderSchedule.elapsed`.
+    #: recorded; ``None`` in a stored request means no schedule: exactly
+    #: ``days_before_next`` x 24 hours after the latest contact.
     schedule: ReminderSchedule | None = attrs.field(default=None, validator=_schedule)
 
     @property

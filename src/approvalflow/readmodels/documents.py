@@ -26,7 +26,11 @@ import attrs
 from approvalflow.domain.aggregate import ApprovalRequest, approval_request_id
 from approvalflow.domain.errors import InvalidInputError
 from approvalflow.domain.reminders import in_zone, next_reminder_at, schedule_zone
-from approvalflow.domain.values import ApprovalState, ReminderPolicy
+from approvalflow.domain.values import (
+    ApprovalState,
+    ReminderPolicy,
+    as_recorded_before_working_day_counting,
+)
 from approvalflow.persistence import converter
 from approvalflow.readmodels.base import ReadModel, Tx
 from approvalflow.sqlbackend import Cursor, parse_time, time_text
@@ -403,10 +407,16 @@ def _stored_policy(
     if days is None or count is None:
         return None
     stored: dict[str, Any] = {"days_before_next": days, "count": count}
+    legacy = False
     if schedule is not None:
         stored["schedule"] = json.loads(schedule)
+        # Rows written by earlier versions lack the field, as their events do: the
+        # same rule as the upcast event's, so the index and the aggregate agree.
+        legacy = "count_working_days" not in stored["schedule"]
     # Read back as stored, without re-validating (bounds may change later).
     policy: ReminderPolicy = converter.structure(stored, ReminderPolicy)
+    if legacy:
+        return as_recorded_before_working_day_counting(policy)
     return policy
 
 
