@@ -16,6 +16,7 @@ validation, authorization, directory look-ups or read models.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from approvalflow import (
     ReminderPolicy,
 )
 from approvalflow.persistence import register_transcodings
+from approvalflow.storage import APPLICATION_ID
 from approvalflow.testing import ControllableClock, InMemoryDirectory
 from bench._common import progress
 
@@ -393,6 +395,11 @@ def build_store(
                 )
     finally:
         app.close()
+    # Written by eventsourcing directly (fast), but approvalflow's events:
+    # marked as its store, as approvalflow marks the files it creates (a
+    # bare eventsourcing database is another application's).
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     progress(
         f"{label}: built {written_docs:,} documents, {written_events:,} events in "
         f"{time.perf_counter() - started:.1f} s"

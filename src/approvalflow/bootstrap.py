@@ -387,26 +387,31 @@ def _django_hosted(where: str) -> str:
 def _check_is_a_store(file: Path) -> None:
     """Refuse, untouched, a database that another application made."""
     # immutable: no lock, no -wal/-shm files, nothing written; the header
-    # and the table names are all that is read.
-    try:
-        app_id, tables = _read_mark(f"file:{quote(str(file))}?immutable=1")
-    except sqlite3.DatabaseError as exc:
-        # immutable ignores the -wal file. After a crash (a killed process,
-        # a power cut) the main file can be mid-checkpoint while the WAL
-        # holds the committed truth: SQLite recovers such a file whenever it
-        # is opened normally, so read it as SQLite would before calling it
-        # damaged. Nothing of another application's is at stake here: a
-        # database with a WAL or journal beside it is read the way its own
-        # application reads it.
+    # and the table names are all that is read. It ignores a -wal file,
+    # though, where the latest committed pages may be (the mark, new tables,
+    # or after a crash the truth while the main file is mid-checkpoint):
+    # with one beside it, the file is read as SQLite reads it, read-only.
+    wal = file.with_name(file.name + "-wal")
+    attempts = [f"file:{quote(str(file))}?immutable=1"]
+    if wal.is_file() and wal.stat().st_size > 0:
+        attempts.insert(0, f"file:{quote(str(file))}?mode=ro")
+    attempts.append(_recovering_uri(file))
+    failure: sqlite3.DatabaseError | None = None
+    for uri in attempts:
         try:
-            app_id, tables = _read_mark(_recovering_uri(file))
-        except sqlite3.DatabaseError as second:
-            msg = (
-                f"{str(file)!r} is not an approvalflow store or is damaged "
-                f"({second}); check the path; if `PRAGMA integrity_check` in "
-                "the sqlite3 shell reports errors too, restore it from a backup"
-            )
-            raise StoreCorruptError(msg) from exc
+            app_id, tables = _read_mark(uri)
+            break
+        except sqlite3.DatabaseError as exc:
+            # A file SQLite recovers when opened normally (a crash left a
+            # WAL or hot journal) is not damaged: the next way is tried.
+            failure = failure or exc
+    else:
+        msg = (
+            f"{str(file)!r} is not an approvalflow store or is damaged "
+            f"({failure}); check the path; if `PRAGMA integrity_check` in the "
+            "sqlite3 shell reports errors too, restore it from a backup"
+        )
+        raise StoreCorruptError(msg) from failure
     if app_id == APPLICATION_ID:
         return
     # Stores of releases before the mark: eventsourcing's events table and

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,36 @@ def test_stores_killed_at_random_points_while_recording_open_with_every_commit(
             # request plus the chain's own rows, which are not events).
             assert found >= committed, (seed, kill, found, committed)
             assert app.verify_audit().ok, (seed, kill)
+
+
+# Marks a bare events table as approvalflow's, the mark left in the WAL only.
+MARK_IN_WAL_ONLY = textwrap.dedent(
+    """
+    import os, sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute(f"PRAGMA application_id = {int(sys.argv[2])}")
+    os._exit(0)  # no close: the mark is in the WAL alone
+    """
+)
+
+
+def test_a_store_whose_mark_is_still_in_its_wal_is_recognised(tmp_path: Path) -> None:
+    from eventsourcing.application import Application  # noqa: PLC0415
+
+    from approvalflow.storage import APPLICATION_ID  # noqa: PLC0415
+
+    path = tmp_path / "marked.sqlite3"
+    bare: Application[Any] = Application(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    )
+    bare.close()
+    subprocess.run(
+        [sys.executable, "-c", MARK_IN_WAL_ONLY, str(path), str(APPLICATION_ID)],
+        check=True,
+    )
+    main_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    assert main_file.execute("PRAGMA application_id").fetchone() == (0,)
+    main_file.close()
+    with connect(f"sqlite:///{path}", read_only=True) as app:
+        assert app.history("d1") == ()

@@ -233,7 +233,7 @@ def test_a_plain_path_with_url_characters_is_that_file(
     decoy = tmp_path / "A.sqlite3"
     done = cli("history", "d1", "--db", name, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "requested" in done.stdout.lower()
+    assert "asked account acme to approve" in done.stdout
     assert not decoy.exists()
     # Nothing but the two stores and SQLite's files beside them.
     made = {p.name.partition(".sqlite3")[0] for p in tmp_path.iterdir()}
