@@ -39,8 +39,9 @@ DEFAULT_TESTS = (
     "tests/integration/test_races.py",
     "tests/integration/test_postgres_outage.py",
 )
-#: What a writer appends before each fsync, and where it starts the file again.
-CHUNK = 64 * 1024
+#: What a writer appends before each fsync (small: the load is the fsyncs, not
+#: the bandwidth), and where it starts the file again.
+CHUNK = 4 * 1024
 MAX_FILE = 64 * 1024 * 1024
 
 _SUMMARY = re.compile(r"\d+ (passed|failed|errors?|skipped|deselected)\b")
