@@ -6,7 +6,7 @@ file and ``fsync``-ing it in a loop), runs pytest with the given arguments
 ``N`` times one after another, stops the load and prints one line per run
 and a summary. Without pytest arguments it runs the tests that wait on
 worker processes, the portal's server, the browser and log followers.
-Each run's output is kept in ``test-artifacts/stress/``. The exit status
+Each run's output is kept in ``test-artifacts/stress/<start>-<pid>/``. The exit status
 is 0 when every run passed, 1 otherwise.
 """
 
@@ -167,7 +167,10 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stress; 0 when every run passed."""
     options, pytest_args = parse(sys.argv[1:] if argv is None else argv)
-    LOGS.mkdir(parents=True, exist_ok=True)
+    # A folder per invocation: a stress run inside a stress run (its own
+    # test) must not write over the outer one's logs.
+    logs = LOGS / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    logs.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
     print(
         f"stress: {options.runs} run(s) of pytest {' '.join(pytest_args)} while "
@@ -180,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with loaded(options.spinners, options.writers) as load:
         print(f"stress: load processes {load.pids}", flush=True)
         for run in range(1, options.runs + 1):
-            log = LOGS / f"run-{run}.log"
+            log = logs / f"run-{run}.log"
             began = time.monotonic()
             with log.open("w") as out:
                 done = subprocess.run(

@@ -62,7 +62,10 @@ def test_runs_the_tests_n_times_under_load_and_stops_the_load(tmp_path: Path) ->
     red.touch()  # now one test fails: every run is red, the exit status says so
     failed = stress("--runs", "1", "--spinners", "1", str(target), "-q", red=red)
     assert failed.returncode == 1
-    assert "run 1/1: RED (exit 1, see " in failed.stdout
+    red_log = re.search(r"run 1/1: RED \(exit 1, see (\S+)\)", failed.stdout)
+    assert red_log is not None
+    assert "1 failed, 1 passed" in Path(red_log.group(1)).read_text()
+    assert Path(red_log.group(1)).parent.parent == ROOT / "test-artifacts" / "stress"
     assert "1 failed, 1 passed" in failed.stdout
     assert failed.stdout.splitlines()[-1].startswith("stress: 0 of 1 run(s) green")
 
