@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,6 +92,31 @@ def stored_records(app: Approvals) -> list[tuple[object, ...]]:
 def postgres_url(server: PostgresServer) -> str:
     """A store URL in a schema of its own, so every test starts empty."""
     return f"{server.url}?schema=t_{uuid.uuid4().hex[:12]}&pool_size=2"
+
+
+#: How long a test waits for another process (a worker, the portal, a
+#: browser, a follower) to reach a condition: generous, so that a loaded
+#: machine only makes the test slower, never red. A test that passes waits
+#: only as long as the condition takes.
+PATIENCE = 120.0
+
+
+def eventually(
+    check: Callable[[], object],
+    what: str,
+    *,
+    timeout: float = PATIENCE,
+    every: float = 0.1,
+) -> None:
+    """Retry ``check`` until it returns something true, for up to ``timeout`` s.
+
+    For conditions another process brings about: wait for the condition,
+    never for a time. ``what`` says what did not happen when it fails.
+    """
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"after {timeout:.0f} s: {what}"
+        time.sleep(every)
 
 
 class FastClock:

@@ -25,7 +25,7 @@ from approvalflow.links import PortalLinks
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.notifications.mailers import SMTPMailer
 from approvalflow.testing import ControllableClock
-from tests.helpers import START, make_busy_directory, postgres_url
+from tests.helpers import START, eventually, make_busy_directory, postgres_url
 from tests.smtp_server import SMTPTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +123,14 @@ def race(url: str, commanders: int, workers: int) -> None:
             out, err = process.communicate(timeout=300)
             assert process.returncode == 0, err
             commanded.append(out)
-        time.sleep(1.0)  # let the workers catch up with the last commands
+        # The workers catch up with the last commands, and record reminders
+        # (due within a second on the fast clock), before they are stopped.
+        with connect(url, directory=make_busy_directory()) as watcher:
+            eventually(
+                lambda: caught_up(watcher) and reminded(watcher),
+                "the workers never caught up with the commands and reminders",
+                every=0.5,
+            )
         for process in running[:workers]:
             process.send_signal(signal.SIGTERM)
         for process in running[:workers]:
@@ -151,6 +158,19 @@ def race(url: str, commanders: int, workers: int) -> None:
             int(out.split("'ok': ")[1].split(",")[0].rstrip("}\n")) for out in commanded
         )
         >= 20
+    )
+
+
+def caught_up(app: Any) -> bool:
+    """Every recorded event has been delivered."""
+    backlog = app.delivery_backlog()
+    return bool(backlog.position == backlog.head)
+
+
+def reminded(app: Any) -> bool:
+    """Some worker has recorded a reminder."""
+    return any(
+        entry.event == "Reminded" for i in range(12) for entry in app.history(f"b{i}")
     )
 
 

@@ -26,13 +26,13 @@ from approvalflow import (
     connect,
 )
 from approvalflow.testing import ControllableClock, InMemoryDirectory
-from tests.helpers import START, make_directory, postgres_url
+from tests.helpers import PATIENCE, START, make_directory, postgres_url
 
 # Documents raced on, one after another.
 ROUNDS = int(
     os.environ.get("APPROVALFLOW_RACE_ROUNDS", "200" if os.environ.get("CI") else "25")
 )
-TIMEOUT = 120
+TIMEOUT = PATIENCE  # for each barrier, result and join: a loaded machine is slow
 DOCS = [f"d{i}" for i in range(1, ROUNDS + 1)]
 
 

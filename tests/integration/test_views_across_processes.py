@@ -18,7 +18,7 @@ import pytest
 from approvalflow import DocumentFacts, connect
 from approvalflow.readmodels import RebuildInProgressError
 from approvalflow.testing import ControllableClock
-from tests.helpers import START, make_directory
+from tests.helpers import START, eventually, make_directory
 from tests.view_model import actual_lists, expected_lists
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,10 @@ def test_a_polling_runner_picks_up_another_process(url: str) -> None:
         other_process_writes(url)
         assert [r.document_id for r in app.recent().rows] == ["g-doc"]  # not yet
         with app.follow(interval=0.05) as runner:
-            wait_until(lambda: all(v.behind == 0 for v in app.views_status()))
+            eventually(
+                lambda: all(v.behind == 0 for v in app.views_status()),
+                "the runner never caught up with the other process",
+            )
             assert runner.error is None
         assert len(app.recent().rows) == 5
         assert actual_lists(app) == expected_lists(app, clock.now())
@@ -138,7 +141,12 @@ def test_a_process_killed_while_catching_up_loses_nothing(url: str) -> None:
         follower = run_python(SLOW_CATCH_UP.format(url=url))
         assert follower.stdout is not None
         assert follower.stdout.readline().strip() == "started"
-        time.sleep(1.0)
+        # Killed once it has applied something, however slowly it started.
+        eventually(
+            lambda: sum(v.position or 0 for v in app.views_status()) > 0,
+            "the other process never applied an event",
+            every=0.02,
+        )
         follower.send_signal(signal.SIGKILL)
         follower.wait(timeout=60)
         positions = [v.position for v in app.views_status()]
@@ -151,14 +159,6 @@ def test_a_process_killed_while_catching_up_loses_nothing(url: str) -> None:
         assert followed == expected_lists(app, clock.now())
         app.rebuild_views()
         assert actual_lists(app) == followed
-
-
-def wait_until(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the read models")
-        time.sleep(0.02)
 
 
 SLOW_REBUILD = """

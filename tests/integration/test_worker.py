@@ -14,11 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from approvalflow import BatchRequest, DocumentFacts, ReminderPolicy, connect
+from approvalflow import (
+    Approvals,
+    BatchRequest,
+    DocumentFacts,
+    ReminderPolicy,
+    connect,
+)
 from approvalflow.notifications.emails import EmailComposer
 from approvalflow.notifications.mailers import SMTPMailer
 from approvalflow.testing import ControllableClock, StaticLinks
-from tests.helpers import make_directory
+from tests.helpers import eventually, make_directory
 from tests.smtp_server import SMTPTestServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +79,12 @@ def populate(db: Path) -> None:
         )
 
 
+def delivered(app: Approvals) -> bool:
+    """Every recorded event has been delivered."""
+    backlog = app.delivery_backlog()
+    return backlog.position == backlog.head
+
+
 def test_two_worker_processes_send_each_reminder_and_email_once(tmp_path: Path) -> None:
     db = tmp_path / "shared.sqlite3"
     populate(db)
@@ -90,17 +102,11 @@ def test_two_worker_processes_send_each_reminder_and_email_once(tmp_path: Path) 
             for _ in range(2)
         ]
         try:
-            deadline = time.monotonic() + 120
             with connect(f"sqlite:///{db}") as app:
-                while True:
-                    backlog = app.delivery_backlog()
-                    if (
-                        backlog.position == backlog.head
-                        and len(server.messages()) >= 2 * DOCS
-                    ):
-                        break
-                    assert time.monotonic() < deadline, backlog
-                    time.sleep(0.1)
+                eventually(
+                    lambda: delivered(app) and len(server.messages()) >= 2 * DOCS,
+                    "the workers never delivered every request and reminder",
+                )
         finally:
             for worker in workers:
                 worker.send_signal(signal.SIGTERM)
@@ -201,10 +207,11 @@ def test_the_worker_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: int) 
             stderr=subprocess.PIPE,
             text=True,
         )
-        deadline = time.monotonic() + 60
-        while len(server.messages()) < 5:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        eventually(
+            lambda: len(server.messages()) >= 5,
+            "the worker never sent five emails",
+            every=0.02,
+        )
         worker.send_signal(stop_signal)
         _, err = worker.communicate(timeout=60)
         assert worker.returncode == 0, err
@@ -243,7 +250,7 @@ import sys
 from datetime import timedelta
 from approvalflow import EmailComposer, SMTPMailer, Worker, connect
 from approvalflow.testing import FixedComposer, StaticLinks
-from tests.helpers import make_directory
+from tests.helpers import eventually, make_directory
 url, port = sys.argv[1], int(sys.argv[2])
 with connect(
     url,
@@ -302,14 +309,11 @@ def test_workers_killed_at_random_points_lose_no_email(tmp_path: Path) -> None:
             text=True,
         )
         try:
-            deadline = time.monotonic() + 120
             with connect(url) as app:
-                while True:
-                    backlog = app.delivery_backlog()
-                    if backlog.position == backlog.head and not backlog.waiting:
-                        break
-                    assert time.monotonic() < deadline, backlog
-                    time.sleep(0.1)
+                eventually(
+                    lambda: delivered(app) and not app.delivery_backlog().waiting,
+                    "the last worker never finished the queue",
+                )
         finally:
             final.send_signal(signal.SIGTERM)
             final.communicate(timeout=60)

@@ -18,7 +18,7 @@ from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-unt
 from playwright.sync_api import Browser, expect
 
 from tests.pg_server import PostgresServer
-from tests.portal.conftest import Portal, shot, sign_in, start_portal
+from tests.portal.conftest import Portal, shot, sign_in, start_portal, window
 
 
 def test_a_client_never_sees_or_acts_on_another_accounts_documents(
@@ -114,7 +114,7 @@ def test_main_pages_pass_axe_without_serious_violations(
 def test_signing_in_and_approving_work_from_the_keyboard(
     browser: Browser, portal: Portal
 ) -> None:
-    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page = window(browser)
     page.goto(portal.url + "/accounts/acme/documents/acme-accounts-2025")
     # The sign-in page starts in its first field; Tab goes to the next.
     expect(page.locator("#id_username")).to_be_focused()

@@ -12,12 +12,11 @@ paid. Every step checks what the page shows.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
-from tests.portal.conftest import Portal, fill_login, shot, sign_in
+from tests.helpers import eventually
+from tests.portal.conftest import Portal, fill_login, shot, sign_in, window
 
 BILAN = "/firm/accounts/dupont/documents/dupont-bilan-2025"
 
@@ -29,14 +28,6 @@ def mailbox_rows(page: Page, portal: Portal, to: str, subject: str) -> int:
     return rows.filter(has=page.get_by_role("link", name=re.compile(subject))).count()
 
 
-def eventually(check: Callable[[], bool], what: str) -> None:
-    """Retry ``check`` for up to 30 s (the worker works in the background)."""
-    deadline = time.monotonic() + 30
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.5)
-
-
 def wait_for_email(
     page: Page, portal: Portal, to: str, subject: str, count: int
 ) -> None:
@@ -44,6 +35,7 @@ def wait_for_email(
     eventually(
         lambda: mailbox_rows(page, portal, to, subject) >= count,
         f"fewer than {count} email(s) to {to} ~ {subject!r}",
+        every=0.5,
     )
     assert mailbox_rows(page, portal, to, subject) == count
 
@@ -55,12 +47,20 @@ def _main_text(page: Page, url: str) -> str:
 
 def wait_until_gone(page: Page, url: str, text: str) -> None:
     """Reload ``url`` until it no longer shows ``text``."""
-    eventually(lambda: text not in _main_text(page, url), f"{url} still shows {text!r}")
+    eventually(
+        lambda: text not in _main_text(page, url),
+        f"{url} still shows {text!r}",
+        every=0.5,
+    )
 
 
 def wait_for_text(page: Page, url: str, text: str) -> None:
     """Reload ``url`` until it shows ``text``."""
-    eventually(lambda: text in _main_text(page, url), f"{url} never showed {text!r}")
+    eventually(
+        lambda: text in _main_text(page, url),
+        f"{url} never showed {text!r}",
+        every=0.5,
+    )
 
 
 def test_request_reject_rerequest_remind_approve(
@@ -84,8 +84,7 @@ def test_request_reject_rerequest_remind_approve(
     shot(claire, "firm-document-pending")
 
     # The worker emails Marie (Notify on), not Luc (Notify off).
-    marie = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-    marie.set_default_timeout(20_000)
+    marie = window(browser)
     wait_for_email(marie, portal, "marie@dupont.example", "Bilan 2025", 1)
     assert mailbox_rows(marie, portal, "luc@dupont.example", "Bilan 2025") == 0
     marie.locator("tbody tr", has_text="marie@dupont.example").get_by_role(
@@ -159,7 +158,7 @@ def test_request_reject_rerequest_remind_approve(
         claire.goto(portal.url + "/firm/inbox/")
         return notes.filter(has_text=re.compile("approuv")).count() > 0
 
-    eventually(approval_noted, "no Inbox+ note of the approval")
+    eventually(approval_noted, "no Inbox+ note of the approval", every=0.5)
     expect(notes.first).to_contain_text("Marie Dupont")
     shot(claire, "firm-inbox")
     claire.goto(portal.url + "/firm/documents/?status=approved")

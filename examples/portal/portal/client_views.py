@@ -23,7 +23,7 @@ from approvalflow import (
     UnknownDocumentError,
 )
 from portal.errors import friendly
-from portal.models import AccountLink, Task
+from portal.models import AccountLink, Document, Task
 from portal.roles import client_of, client_required, username
 
 #: Reasons a client can tick; "Another reason" adds their own words.
@@ -73,10 +73,17 @@ def review(request: HttpRequest, code: str, ref: str) -> HttpResponse:
     The "Review documents" link of the emails lands here (after signing in).
     """
     view = _visible(request, code, ref)
+    has_file = Document.objects.filter(ref=ref).exclude(file="").exists()
     return render(
         request,
         "portal/client_review.html",
-        {"view": view, "code": code, "ref": ref, "reasons": REASONS},
+        {
+            "view": view,
+            "code": code,
+            "ref": ref,
+            "reasons": REASONS,
+            "has_file": has_file,
+        },
     )
 
 

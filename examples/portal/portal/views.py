@@ -88,6 +88,12 @@ def _listing(request: HttpRequest, fetch: Callable[..., Page]) -> dict[str, Any]
         query["after"] = page.next_cursor
     return {
         "page": page,
+        # Documents whose folder the client does not see: nothing to ask.
+        "hidden": set(
+            Document.objects.filter(folder__client_visible=False).values_list(
+                "ref", flat=True
+            )
+        ),
         "filters": FILTERS,
         "chosen": filters,
         "next_query": query.urlencode() if page.next_cursor else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import client_views, demo_views, views
+from portal import client_views, demo_views, files, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -51,6 +51,11 @@ urlpatterns = [
         name="client-view",
     ),
     path(
+        "firm/accounts/<str:code>/documents/<str:ref>/file",
+        files.document_file,
+        name="firm-document-file",
+    ),
+    path(
         "firm/accounts/<str:code>/documents/<str:ref>/<str:action>",
         views.firm_action,
         name="firm-action",
@@ -61,6 +66,11 @@ urlpatterns = [
         "accounts/<str:code>/documents/<str:ref>",
         client_views.review,
         name="client-review",
+    ),
+    path(
+        "accounts/<str:code>/documents/<str:ref>/file",
+        files.document_file,
+        name="client-document-file",
     ),
     path(
         "accounts/<str:code>/documents/<str:ref>/<str:decision>",

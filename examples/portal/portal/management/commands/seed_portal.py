@@ -1,8 +1,9 @@
 """``manage.py seed_portal``: the demo firm, its clients, documents and history.
 
 Two firm members, three client accounts with linked users (one with
-*Notify* off), folders the client sees and one it does not, and a little
-approval history so the lists are not empty. Run once on an empty
+*Notify* off), folders the client sees and one it does not, a short text
+file standing in for each document's real one, and a little approval
+history so the lists are not empty. Run once on an empty
 database; a second run changes nothing.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from approvalflow_django import get_approvals
 from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -104,6 +106,16 @@ CLIENTS: dict[str, dict[str, Any]] = {
 }
 
 
+def _stand_in(ref: str, name: str, description: str) -> ContentFile[bytes]:
+    """A short text file standing in for a seeded document's real file.
+
+    Files uploaded in the portal are stored and served as they are; the
+    demo's own documents get this, so every one of them can be opened.
+    """
+    text = f"{name}\n\n{description or name}\n\n(A demo document: {ref}.)\n"
+    return ContentFile(text.encode(), name=f"{ref}.txt")
+
+
 class Command(BaseCommand):
     """Create the demo data, unless it is there already."""
 
@@ -162,6 +174,7 @@ class Command(BaseCommand):
                         uploaded_by=staff["claire" if code != "acme" else "paul"],
                         description=description,
                         uploaded_at=now - timedelta(days=2 + i + j),
+                        file=_stand_in(ref, name, description),
                     )
 
     def _history(self) -> None:
