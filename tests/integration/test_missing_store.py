@@ -105,7 +105,7 @@ def test_an_existing_store_needs_no_create(tmp_path: Path) -> None:
     assert typo.returncode == 1
     done = worker(tmp_path, str(db))
     assert done.returncode == 0, done.stderr
-    assert "1 sent" in done.stdout
+    assert "1 message sent" in done.stdout
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
 
 
@@ -188,5 +188,5 @@ def test_the_worker_creates_a_postgresql_store_only_when_told(
         app.request_approval("d1", by="f1")
     again = worker(tmp_path, url)
     assert again.returncode == 0, again.stderr
-    assert "1 sent" in again.stdout
+    assert "1 message sent" in again.stdout
     assert cli("health", "--db", url, cwd=tmp_path).returncode == 0

@@ -266,10 +266,10 @@ def test_a_killed_workers_lease_expires_within_one_lease_length(
     try:
         wait_for(lambda: lease(db, tmp_path)[0] is not None)
         holder, first_until = lease(db, tmp_path)
-        # The heartbeat renews the lease while the worker sits idle.
-        time.sleep(2.5)
+        # The heartbeat renews the lease while the worker sits idle (waited
+        # for, not timed: a busy machine may run the heartbeat late).
+        wait_for(lambda: lease(db, tmp_path)[1] > first_until, timeout=120)  # type: ignore[operator]
         assert lease(db, tmp_path)[0] == holder
-        assert lease(db, tmp_path)[1] > first_until  # type: ignore[operator]
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
@@ -309,7 +309,7 @@ from tests.helpers import make_directory
 
 
 class SlowDirectory:
-    # A directory whose database stalls for 6 s while a pass plans an email.
+    # A directory whose database stalls while a pass plans an email.
     def __init__(self):
         self._directory = make_directory()
 
@@ -318,7 +318,8 @@ class SlowDirectory:
 
     def account_links(self, account_id):
         pathlib.Path(os.environ["STALL_MARK"]).touch()
-        time.sleep(6)
+        time.sleep(float(os.environ["STALL_SECONDS"]))
+        pathlib.Path(os.environ["STALL_DONE"]).touch()
         return self._directory.account_links(account_id)
 """
 
@@ -328,11 +329,14 @@ def test_the_heartbeat_keeps_the_lease_through_a_long_pass(
 ) -> None:
     (host_dir / "slow_host.py").write_text(SLOW_HOST)
     db = recorded_store(tmp_path / "s.sqlite3")
-    mark = tmp_path / "stalled"
+    mark, done = tmp_path / "stalled", tmp_path / "stall-over"
     settings = {
         **worker_settings(tmp_path, db),
         "APPROVALFLOW_DIRECTORY": "slow_host:SlowDirectory",
         "STALL_MARK": str(mark),
+        "STALL_DONE": str(done),
+        # Ten leases long: the pass cannot renew the lease meanwhile.
+        "STALL_SECONDS": "30",
     }
     exe = Path(sys.executable).parent / "approvalflow"
     worker = subprocess.Popen(
@@ -343,15 +347,19 @@ def test_the_heartbeat_keeps_the_lease_through_a_long_pass(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(mark.exists)
-        # Past the 3 s lease, well inside the 6 s stall: only a heartbeat
-        # renewing the lease from beside the stalled pass keeps it.
-        time.sleep(4.5)
-        holder, until = lease(db, tmp_path)
-        now = datetime.now(UTC)
+        wait_for(mark.exists, timeout=120)
+        holder, stalled_until = lease(db, tmp_path)
         assert holder is not None
-        assert until is not None
-        assert datetime.fromisoformat(until) > now
+
+        def renewed_while_stalled() -> bool:
+            # Read the lease first, then the stall: a renewal seen before
+            # the stall is over came from beside the stalled pass.
+            until = lease(db, tmp_path)[1]
+            return until is not None and until > stalled_until and not done.exists()  # type: ignore[operator]
+
+        # Only a heartbeat beside the stalled pass renews the lease now.
+        wait_for(renewed_while_stalled, timeout=120)
+        assert lease(db, tmp_path)[0] == holder
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)

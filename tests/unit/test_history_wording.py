@@ -57,7 +57,10 @@ def story() -> Iterator[Approvals]:
         mailer=RecordingMailer(),
         links=StaticLinks("https://p.example"),
         composer=EmailComposer(sender="cabinet@firm.example", firm_name="Martin"),
-        reminder_schedule=ReminderSchedule(time_zone="Europe/Paris", holidays="FR"),
+        # The demo's own schedule: French working days, Paris hours.
+        reminder_schedule=ReminderSchedule(
+            time_zone="Europe/Paris", holidays="FR", count_working_days=True
+        ),
     ) as app:
         _story(app, clock, lambda _line: _deliver(app))
         yield app

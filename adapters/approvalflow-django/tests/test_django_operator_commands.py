@@ -123,7 +123,7 @@ def test_the_operator_commands_run_on_the_django_store() -> None:
 
     history = manage("approvalflow", "history", "tax-2025")
     assert history.returncode == 0, history.stderr
-    assert history.stdout.startswith("tax-2025: pending_approval\n")
+    assert history.stdout.startswith("tax-2025: pending approval\n")
 
 
 @pytest.mark.usefixtures("database")
