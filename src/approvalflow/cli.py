@@ -114,6 +114,8 @@ class StoreOpener:
 
     def open(self, **options: Any) -> AbstractContextManager[Approvals]:
         """The store, opened with ``connect()``'s keyword ``options``."""
+        # A base for adapters (the Django adapter's opener overrides it);
+        # the command line itself never makes one.
         raise NotImplementedError
 
 

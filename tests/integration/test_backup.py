@@ -15,14 +15,12 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from approvalflow import connect
-from tests.helpers import make_directory
+from tests.helpers import eventually, make_directory
 from tests.integration.test_operations import ROOT, clean_env, cli
 
 WRITER = """
@@ -42,14 +40,6 @@ with connect(f"sqlite:///{store}", directory=make_directory()) as app:
         done += 2
         print(done, flush=True)  # commands committed so far
 """
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def stored(path: Path) -> list[tuple[object, ...]]:
@@ -116,13 +106,16 @@ def test_a_backup_taken_while_another_process_writes_is_complete_and_verifies(
     report.execute("SELECT count(*) FROM stored_events").fetchone()
     writer = Writer(store)
     try:
-        wait_for(lambda: writer.done >= 30)
+        eventually(lambda: writer.done >= 30, "the writer never recorded 30 commands")
         before = stored(store)  # committed before the backup starts
         started = writer.done
         taken = cli("backup", "--db", str(store), "--out", str(out), cwd=tmp_path)
         during = writer.done
         # The writer goes on after the backup, unhindered.
-        wait_for(lambda: writer.done >= during + 20)
+        eventually(
+            lambda: writer.done >= during + 20,
+            "the writer stopped recording during the backup",
+        )
     finally:
         errors = writer.finish()
         report.close()
